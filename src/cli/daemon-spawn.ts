@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Layout } from '../config/layout.js';
+import { BangerError, ErrorCode, tailLines } from '../errors.js';
+import { dial, isAbsent } from './dial.js';
+
+const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+const READY_TIMEOUT_MS = 15_000;
+/** bangerd's exit code when another daemon owns the state dir (see daemon/main.ts). */
+const EXIT_ALREADY_RUNNING = 3;
+
+/**
+ * Starts bangerd detached, logging to the state dir, and returns once its socket answers.
+ * Several CLIs may race here: all but one daemon exit with EXIT_ALREADY_RUNNING, and every
+ * caller simply waits for the winner's socket.
+ */
+export async function startDaemon(layout: Layout): Promise<void> {
+  await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
+  const log = await open(layout.daemonLog, 'a', 0o600);
+  let exit: { code: number | null } | undefined;
+  try {
+    const child = spawn(process.execPath, [DAEMON_ENTRY], {
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: process.env,
+    });
+    child.once('exit', (code) => (exit = { code }));
+    child.once('error', () => (exit = { code: null }));
+    child.unref();
+  } finally {
+    await log.close();
+  }
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      (await dial(layout.socket)).destroy();
+      return;
+    } catch (err) {
+      if (!isAbsent(err)) throw err;
+    }
+    if (exit && exit.code !== EXIT_ALREADY_RUNNING) throw await startFailure(layout, `bangerd exited with code ${exit.code}`);
+    if (Date.now() > deadline) throw await startFailure(layout, `bangerd did not open ${layout.socket} within ${READY_TIMEOUT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 15));
+  }
+}
+
+async function startFailure(layout: Layout, what: string): Promise<BangerError> {
+  const log = await readFile(layout.daemonLog, 'utf8').catch(() => '');
+  // The daemon writes a plain "bangerd: ..." line on stderr for start-up errors: prefer it.
+  const plain = log.split('\n').filter((l) => l.startsWith('bangerd: ') || l.startsWith('  '));
+  const reason = plain.length > 0 ? tailLines(plain.join('\n'), 2).replace(/^bangerd: /, '') : tailLines(log, 3);
+  return new BangerError(ErrorCode.DaemonUnavailable, `${what}${reason ? `: ${reason}` : ''}`, {
+    hint: `see ${layout.daemonLog}`,
+  });
+}

@@ -1,0 +1,60 @@
+// Parsers for flag values, run by commander while it parses: a bad value is a usage error
+// (exit 2) naming the flag, before any command starts the daemon.
+import { SizeError, parseMemoryMiB, parseSize } from '../config/size.js';
+import { UsageError } from '../errors.js';
+
+type Parse<T> = (value: string) => T;
+
+function usage(flag: string, example: string, err: unknown): never {
+  if (!(err instanceof SizeError)) throw err;
+  throw new UsageError(`${flag}: ${err.message}`, { hint: `e.g. ${flag} ${example}` });
+}
+
+/** A size in bytes ("8G", "512M"), greater than zero. */
+export function sizeValue(flag: string, example: string): Parse<number> {
+  return (value) => {
+    let bytes: number;
+    try {
+      bytes = parseSize(value);
+    } catch (err) {
+      usage(flag, example, err);
+    }
+    if (bytes > 0) return bytes;
+    throw new UsageError(`${flag}: a size of zero is not allowed`, {
+      hint: `e.g. ${flag} ${example}`,
+    });
+  };
+}
+
+/** Memory in MiB: a bare number is MiB ("2048"), else a size ("2G"). */
+export function memoryValue(flag: string, example: string): Parse<number> {
+  return (value) => {
+    try {
+      return /^\s*\d+\s*$/.test(value) ? parseMemoryMiB(Number(value)) : parseMemoryMiB(value);
+    } catch (err) {
+      usage(flag, example, err);
+    }
+  };
+}
+
+export function positiveIntValue(flag: string, example: string): Parse<number> {
+  return (value) => {
+    const n = /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+    if (Number.isSafeInteger(n) && n >= 1) return n;
+    throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a whole number of at least 1`, {
+      hint: `e.g. ${flag} ${example}`,
+    });
+  };
+}
+
+// VM and image names become hostnames and directory names: DNS labels, as the config demands.
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function nameValue(what: string): Parse<string> {
+  return (value) => {
+    if (DNS_LABEL.test(value)) return value;
+    throw new UsageError(
+      `${JSON.stringify(value)} is not a valid ${what} name: use lowercase letters, digits and hyphens (at most 63, no leading or trailing hyphen)`,
+    );
+  };
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { nameValue, sizeValue } from '../flag-values.js';
+import { notYet } from '../not-yet.js';
+import { examples } from '../output.js';
+import { collectPackages, mirrorValue } from './build-flags.js';
+
+export function registerImageBuild(image: Command): void {
+  image
+    .command('build')
+    .description(
+      'Build the golden Debian image locally with mmdebstrap, and the kernel that boots it',
+    )
+    .argument(
+      '[name]',
+      'the image name (default: default_image_name, "debian-bookworm")',
+      nameValue('image'),
+    )
+    .option(
+      '--size <size>',
+      'rootfs size (default: content × 1.5, at least 1G)',
+      sizeValue('--size', '4G'),
+    )
+    .option(
+      '--package <pkg>',
+      'an extra Debian package; repeat, or separate with commas',
+      collectPackages,
+    )
+    .option(
+      '--mirror <url>',
+      "the Debian mirror (default: from config, else the host's apt sources)",
+      mirrorValue,
+    )
+    .addHelpText(
+      'after',
+      `\nNo Docker and nothing downloaded from us: every package comes from the Debian mirror.\n` +
+        examples([
+          'banger image build',
+          'banger image build --package jq --package build-essential,python3',
+          'banger image build dev-image --size 8G --mirror http://deb.debian.org/debian',
+        ]),
+    )
+    .action(notYet('image build'));
+}

@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { notYet } from '../not-yet.js';
+import { examples } from '../output.js';
+
+export function registerKernelRm(kernel: Command): void {
+  kernel
+    .command('rm')
+    .aliases(['delete', 'remove'])
+    .description('Delete a local kernel; refused while an image uses it (the images are named)')
+    .argument('<name>', 'the kernel to delete')
+    .addHelpText('after', examples(['banger kernel rm generic-6.12']))
+    .action(notYet('kernel rm'));
+}

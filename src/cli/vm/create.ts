@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { notYet } from '../not-yet.js';
+import { examples } from '../output.js';
+import { addCreateFlags } from './spec-flags.js';
+
+export function registerVmCreate(vm: Command): void {
+  const create = vm
+    .command('create')
+    .description('Create and boot a VM, then wait until it answers on ssh');
+  addCreateFlags(create)
+    .addHelpText(
+      'after',
+      `\nPrints the spec line, then each stage: image, disks, boot, ssh. "banger vm run" is the\n` +
+        `one-step way; create is for scripts that reuse one VM.\n` +
+        examples([
+          'banger vm create',
+          'banger vm create --name ci-box --memory 4G --disk-size 20G',
+          'banger vm create --image debian-bookworm --nat',
+        ]),
+    )
+    .action(notYet('vm create'));
+}

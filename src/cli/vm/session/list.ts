@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { notYet } from '../../not-yet.js';
+import { examples } from '../../output.js';
+
+export function registerVmSessionList(session: Command): void {
+  session
+    .command('list')
+    .alias('ls')
+    .description("List a VM's sessions: name, command, running or exited with its code")
+    .argument('<vm>', 'the VM whose sessions to list')
+    .option('--json', 'print the list as JSON')
+    .addHelpText(
+      'after',
+      examples(['banger vm session ls blue-fox', 'banger vm session list blue-fox --json']),
+    )
+    .action(notYet('vm session list'));
+}

@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { notYet } from '../../not-yet.js';
+import { examples } from '../../output.js';
+
+export function registerVmSessionStop(session: Command): void {
+  session
+    .command('stop')
+    .description('Stop a session: interrupt it (Ctrl-C), then terminate it after a grace period')
+    .argument('<vm>', 'the VM the session runs in')
+    .argument('<name>', 'the session')
+    .addHelpText('after', examples(['banger vm session stop blue-fox dev']))
+    .action(notYet('vm session stop'));
+}

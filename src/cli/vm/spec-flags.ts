@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { memoryValue, nameValue, positiveIntValue, sizeValue } from '../flag-values.js';
+
+/** The sizing flags shared by `vm run`, `vm create` and `vm set`; parsed before any action. */
+export interface SpecFlags {
+  vcpu?: number;
+  memory?: number; // MiB
+  diskSize?: number; // bytes
+}
+
+/** Everything `vm create` takes; `vm run` takes the same. */
+export interface CreateFlags extends SpecFlags {
+  name?: string;
+  image?: string;
+  nat?: boolean;
+}
+
+export function addSpecFlags(cmd: Command): Command {
+  return cmd
+    .option('--vcpu <count>', 'virtual CPUs', positiveIntValue('--vcpu', '2'))
+    .option(
+      '--memory <size>',
+      'guest memory: MiB, or a size like 2G',
+      memoryValue('--memory', '2G'),
+    )
+    .option(
+      '--disk-size <size>',
+      'work disk mounted at /root, e.g. 8G',
+      sizeValue('--disk-size', '20G'),
+    );
+}
+
+export function addCreateFlags(cmd: Command): Command {
+  cmd
+    .option(
+      '--name <name>',
+      'VM name, a DNS label (default: a generated adjective-noun)',
+      nameValue('VM'),
+    )
+    .option(
+      '--image <name>',
+      'image to boot (default: default_image_name, built or pulled if missing)',
+    );
+  addSpecFlags(cmd);
+  return cmd.option(
+    '--nat',
+    'let the guest reach outside networks (default: only the host, over ssh)',
+  );
+}

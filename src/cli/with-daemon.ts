@@ -1,0 +1,20 @@
+import { resolveLayout, type Layout } from '../config/layout.js';
+import type { DaemonClient } from './client.js';
+
+/**
+ * Runs `fn` with a connection to bangerd, starting the daemon first when its socket is
+ * absent. The client module (and vscode-jsonrpc) is loaded only by commands that need it.
+ */
+export async function withDaemon<T>(
+  fn: (client: DaemonClient, layout: Layout) => Promise<T>,
+  options: { autostart?: boolean; layout?: Layout } = {},
+): Promise<T> {
+  const layout = options.layout ?? resolveLayout();
+  const { DaemonClient } = await import('./client.js');
+  const client = await DaemonClient.connect(layout, { autostart: options.autostart ?? true });
+  try {
+    return await fn(client, layout);
+  } finally {
+    client.close();
+  }
+}

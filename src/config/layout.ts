@@ -1,0 +1,73 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Every path banger reads or writes, derived in one place from the XDG variables.
+ * docs/internals.md lists each of these files and why it exists.
+ */
+export const FileName = {
+  config: 'config.toml',
+  database: 'banger.db',
+  daemonLock: 'bangerd.lock',
+  daemonLog: 'bangerd.log',
+  socket: 'bangerd.sock',
+  pid: 'bangerd.pid',
+  vmsDir: 'vms',
+  imagesDir: 'images',
+  kernelsDir: 'kernels',
+  sshDir: 'ssh',
+} as const;
+
+export interface Layout {
+  configDir: string;
+  configFile: string;
+  stateDir: string;
+  database: string;
+  daemonLock: string;
+  daemonLog: string;
+  vmsDir: string;
+  imagesDir: string;
+  kernelsDir: string;
+  sshDir: string;
+  cacheDir: string;
+  runtimeDir: string;
+  socket: string;
+  pidFile: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function xdg(env: Env, name: string, fallback: string): string {
+  const value = env[name];
+  // The XDG spec says relative values are invalid and must be ignored.
+  return value && value.startsWith('/') ? value : fallback;
+}
+
+export function resolveLayout(env: Env = process.env): Layout {
+  const home = env.HOME && env.HOME.startsWith('/') ? env.HOME : homedir();
+  const configDir = join(xdg(env, 'XDG_CONFIG_HOME', join(home, '.config')), 'banger');
+  const stateDir = join(xdg(env, 'XDG_STATE_HOME', join(home, '.local', 'state')), 'banger');
+  const cacheDir = join(xdg(env, 'XDG_CACHE_HOME', join(home, '.cache')), 'banger');
+  const runtimeBase = env.XDG_RUNTIME_DIR;
+  const runtimeDir =
+    runtimeBase && runtimeBase.startsWith('/') ? join(runtimeBase, 'banger') : stateDir;
+  return {
+    configDir,
+    configFile: join(configDir, FileName.config),
+    stateDir,
+    database: join(stateDir, FileName.database),
+    daemonLock: join(stateDir, FileName.daemonLock),
+    daemonLog: join(stateDir, FileName.daemonLog),
+    vmsDir: join(stateDir, FileName.vmsDir),
+    imagesDir: join(stateDir, FileName.imagesDir),
+    kernelsDir: join(stateDir, FileName.kernelsDir),
+    sshDir: join(stateDir, FileName.sshDir),
+    cacheDir,
+    runtimeDir,
+    socket: join(runtimeDir, FileName.socket),
+    pidFile: join(runtimeDir, FileName.pid),
+  };
+}
+
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+export const MAX_SOCKET_PATH = 107;

@@ -1,0 +1,304 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { BangerError, ErrorCode } from '../errors.js';
+import { loadConfig, parseConfigText } from './load.js';
+import { defaultConfig } from './schema.js';
+import { GiB } from './size.js';
+
+const FILE = '/x/config.toml';
+const dir = await mkdtemp(join(tmpdir(), 'banger-config-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+/** Parses `text` and returns the Config error it must raise. */
+function configError(text: string): BangerError {
+  try {
+    parseConfigText(text, FILE);
+  } catch (err) {
+    assert.ok(err instanceof BangerError, `not a BangerError: ${String(err)}`);
+    assert.equal(err.code, ErrorCode.Config);
+    return err;
+  }
+  assert.fail(`no error for:\n${text}`);
+}
+
+const sync = (fields: string) => `[[file_sync]]\n${fields}\n`;
+const ok = 'host = "~/a"\nguest = "~/a"';
+
+// [config text, the exact message after "config /x/config.toml: "]
+const invalid: [string, string][] = [
+  // top level
+  ['default_image_name = "Debian"', 'default_image_name: "Debian" is not a valid image name'],
+  ['default_image_name = "-x"', 'default_image_name: "-x" is not a valid image name'],
+  ['default_image_name = ""', 'default_image_name: must not be empty'],
+  ['default_image_name = 3', 'default_image_name: expected a string, got 3'],
+  ['vm_defaults = 3', 'vm_defaults: expected a table, got 3'],
+  ['vmm = 1979-05-27', 'vmm: expected a table, got a date'],
+  // [vm_defaults]
+  ['[vm_defaults]\nvcpu = 0', 'vm_defaults.vcpu: must be between 1 and 64, got 0'],
+  ['[vm_defaults]\nvcpu = 65', 'vm_defaults.vcpu: must be between 1 and 64, got 65'],
+  ['[vm_defaults]\nvcpu = 1.5', 'vm_defaults.vcpu: expected a whole number, got 1.5'],
+  ['[vm_defaults]\nvcpu = "2"', 'vm_defaults.vcpu: expected a number, got "2"'],
+  ['[vm_defaults]\nmemory = 64', 'vm_defaults.memory: 64 MiB is below the 128 MiB minimum'],
+  ['[vm_defaults]\nmemory = "64M"', 'vm_defaults.memory: 64 MiB is below the 128 MiB minimum'],
+  [
+    '[vm_defaults]\nmemory = "1500K"',
+    'vm_defaults.memory: invalid memory "1500K": not a whole number of MiB',
+  ],
+  [
+    '[vm_defaults]\nmemory = 1.5',
+    'vm_defaults.memory: invalid memory 1.5: use a whole number of MiB',
+  ],
+  ['[vm_defaults]\nmemory = "lots"', 'vm_defaults.memory: invalid size "lots": use a number'],
+  ['[vm_defaults]\nmemory = true', 'vm_defaults.memory: expected a size like "8G", got true'],
+  ['[vm_defaults]\ndisk_size = "512M"', 'vm_defaults.disk_size: 512M is below the 1G minimum'],
+  ['[vm_defaults]\ndisk_size = 1000', 'vm_defaults.disk_size: 1000B is below the 1G minimum'],
+  ['[vm_defaults]\ndisk_size = "8X"', 'vm_defaults.disk_size: invalid size "8X"'],
+  ['[vm_defaults]\ndisk_size = "-8G"', 'vm_defaults.disk_size: invalid size "-8G"'],
+  // [[file_sync]]
+  [
+    '[file_sync]\nhost = "~/a"',
+    'file_sync: expected [[file_sync]] entries (an array of tables), got a table',
+  ],
+  ['file_sync = ["~/a"]', 'file_sync[0]: expected a table, got "~/a"'],
+  [sync('guest = "~/a"'), 'file_sync[0].host: required key is missing'],
+  [sync('host = "~/a"'), 'file_sync[0].guest: required key is missing'],
+  [sync('host = ""\nguest = "~/a"'), 'file_sync[0].host: must not be empty'],
+  [sync('host = "~/a"\nguest = ""'), 'file_sync[0].guest: must not be empty'],
+  [sync('host = 5\nguest = "~/a"'), 'file_sync[0].host: expected a string, got 5'],
+  [
+    sync('host = "a/b"\nguest = "~/a"'),
+    'file_sync[0].host: "a/b" is relative; use an absolute path or one under ~/',
+  ],
+  [
+    sync('host = "~bob/a"\nguest = "~/a"'),
+    'file_sync[0].host: "~bob/a": ~user paths are not supported',
+  ],
+  [
+    sync('host = "~/a"\nguest = "~bob/a"'),
+    'file_sync[0].guest: "~bob/a": ~user paths are not supported',
+  ],
+  [
+    sync('host = "~/../etc"\nguest = "~/a"'),
+    'file_sync[0].host: "~/../etc" contains a ".." segment',
+  ],
+  [sync('host = "/a/b/.."\nguest = "~/a"'), 'file_sync[0].host: "/a/b/.." contains a ".." segment'],
+  [
+    sync('host = "~/a"\nguest = "/root/../etc"'),
+    'file_sync[0].guest: "/root/../etc" contains a ".." segment',
+  ],
+  [
+    sync('host = "~/a"\nguest = "a"'),
+    'file_sync[0].guest: "a" is relative; use a path under ~/ or /root',
+  ],
+  [
+    sync('host = "~/a"\nguest = "/rootkit"'),
+    'file_sync[0].guest: "/rootkit" is outside the guest home',
+  ],
+  [
+    sync('host = "~/a"\nguest = "/tmp/a"'),
+    'file_sync[0].guest: "/tmp/a" is outside the guest home',
+  ],
+  [
+    `${sync(ok)}${sync(ok)}${sync('host = "/a"\nguest = "/etc/passwd"')}`,
+    'file_sync[2].guest: "/etc/passwd" is outside the guest home; use a path under ~/ or /root',
+  ],
+  [sync(`${ok}\nmode = "999"`), 'file_sync[0].mode: "999" is not a file mode'],
+  [sync(`${ok}\nmode = "60"`), 'file_sync[0].mode: "60" is not a file mode'],
+  [sync(`${ok}\nmode = "07777"`), 'file_sync[0].mode: "07777" is not a file mode'],
+  [sync(`${ok}\nmode = "rw"`), 'file_sync[0].mode: "rw" is not a file mode'],
+  [sync(`${ok}\nmode = 600`), 'file_sync[0].mode: expected an octal string like "0600", got 600'],
+  // [vmm]
+  ['[vmm]\ndriver = "kvm"', 'vmm.driver: expected one of auto, qemu, firecracker, got "kvm"'],
+  ['[vmm]\naccel = "hvf"', 'vmm.accel: expected one of auto, kvm, tcg, got "hvf"'],
+  [
+    '[vmm]\nqemu_binary = "./qemu"',
+    'vmm.qemu_binary: "./qemu" is neither an absolute path nor a program name',
+  ],
+  ['[vmm]\nqemu_img_binary = "bin/qemu-img"', 'vmm.qemu_img_binary: "bin/qemu-img" is neither'],
+  ['[vmm]\nfirecracker_binary = ""', 'vmm.firecracker_binary: must not be empty'],
+  // [network]
+  ['[network]\nmode = "bridge"', 'network.mode: expected one of user, tap, got "bridge"'],
+  ['[network]\nsubnet = "10.0.0.0"', 'network.subnet: "10.0.0.0" is not an IPv4 CIDR'],
+  ['[network]\nsubnet = "10.0.256.0/24"', 'network.subnet: "10.0.256.0/24" is not an IPv4 CIDR'],
+  ['[network]\nsubnet = "10.0.01.0/24"', 'network.subnet: "10.0.01.0/24" is not an IPv4 CIDR'],
+  [
+    '[network]\nsubnet = "10.0.0.0/31"',
+    'network.subnet: "10.0.0.0/31": prefix /31 is out of range; use /8 to /30',
+  ],
+  ['[network]\nsubnet = "10.0.0.0/7"', 'network.subnet: "10.0.0.0/7": prefix /7 is out of range'],
+  [
+    '[network]\nsubnet = "172.30.0.1/24"',
+    'network.subnet: "172.30.0.1/24" has host bits set; did you mean "172.30.0.0/24"?',
+  ],
+  [
+    '[network]\nbridge = "a-very-long-bridge"',
+    'network.bridge: "a-very-long-bridge" is not a valid interface name',
+  ],
+  ['[network]\nbridge = "br 0"', 'network.bridge: "br 0" is not a valid interface name'],
+  ['[network]\ndns_port = 0', 'network.dns_port: must be between 1 and 65535, got 0'],
+  ['[network]\ndns_port = 70000', 'network.dns_port: must be between 1 and 65535, got 70000'],
+  ['[network]\nnat = "yes"', 'network.nat: expected true or false, got "yes"'],
+  // unknown keys, with suggestions against the table they are in
+  ['vm_default = 1', 'unknown key "vm_default" (did you mean "vm_defaults"?)'],
+  ['[netwrok]\nmode = "tap"', 'unknown key "netwrok" (did you mean "network"?)'],
+  ['colour = "red"', 'unknown key "colour"'],
+  ['[vm_defaults]\ncpus = 2', 'unknown key "vm_defaults.cpus" (did you mean "vcpu"?)'],
+  ['[vmm]\nqemu_bin = "qemu"', 'unknown key "vmm.qemu_bin" (did you mean "qemu_binary"?)'],
+  ['[network]\ndnsport = 53', 'unknown key "network.dnsport" (did you mean "dns_port"?)'],
+  [sync('hots = "~/a"\nguest = "~/a"'), 'unknown key "file_sync[0].hots" (did you mean "host"?)'],
+];
+
+test('every invalid shape is rejected with the key or entry index named', () => {
+  for (const [text, expected] of invalid) {
+    const err = configError(text);
+    const prefix = `config ${FILE}: `;
+    assert.ok(err.message.startsWith(prefix + expected), `for:\n${text}\ngot: ${err.message}`);
+    assert.ok(!err.message.includes('\n'), `multi-line message: ${err.message}`);
+    assert.equal(err.hint, `fix or remove the key in ${FILE}`);
+  }
+});
+
+test('an unknown key without a close match gets no suggestion', () => {
+  assert.equal(configError('colour = "red"').message, `config ${FILE}: unknown key "colour"`);
+});
+
+test('a TOML syntax error names the file and line', () => {
+  const err = configError('[vmm]\ndriver = "qemu"\naccel = \n');
+  assert.equal(err.message, `config ${FILE}: line 3: invalid value`);
+  assert.match(err.hint ?? '', /line 3 of \/x\/config.toml/);
+  assert.match(configError('[vmm]\n[vmm]\n').message, /^config \/x\/config.toml: line 2: /);
+});
+
+test('a full config file parses with every value', async () => {
+  const path = join(dir, 'config.toml');
+  await writeFile(
+    path,
+    `default_image_name = "alpine-3"
+
+[vm_defaults]
+vcpu = 4
+memory = "2G"
+disk_size = "20GiB"
+
+[[file_sync]]
+host = "~/.local/share/opencode/auth.json"
+guest = "~/.local/share/opencode/auth.json"
+
+[[file_sync]]
+host = "/etc/aws"
+guest = "/root/.aws"
+
+[[file_sync]]
+host = "~/bin/my-script"
+guest = "/root"
+mode = "0755"
+
+[[file_sync]]
+host = "~"
+guest = "~"
+mode = "600"
+
+[vmm]
+driver = "qemu"
+accel = "tcg"
+qemu_binary = "/opt/qemu/bin/qemu-system-x86_64"
+qemu_img_binary = "qemu-img"
+firecracker_binary = "firecracker"
+
+[network]
+mode = "tap"
+subnet = "10.20.0.0/16"
+bridge = "br-banger.1"
+dns_port = 5353
+nat = true
+`,
+  );
+  const loaded = await loadConfig(path);
+  assert.equal(loaded.exists, true);
+  assert.equal(loaded.path, path);
+  const { config } = loaded;
+  assert.equal(config.defaultImageName, 'alpine-3');
+  assert.deepEqual(config.vmDefaults, { vcpu: 4, memoryMiB: 2048, diskBytes: 20 * GiB });
+  assert.deepEqual(config.fileSync, [
+    {
+      host: '~/.local/share/opencode/auth.json',
+      guest: '~/.local/share/opencode/auth.json',
+      mode: undefined,
+    },
+    { host: '/etc/aws', guest: '/root/.aws', mode: undefined },
+    { host: '~/bin/my-script', guest: '/root', mode: 0o755 },
+    { host: '~', guest: '~', mode: 0o600 },
+  ]);
+  assert.deepEqual(config.vmm, {
+    driver: 'qemu',
+    accel: 'tcg',
+    qemuBinary: '/opt/qemu/bin/qemu-system-x86_64',
+    qemuImgBinary: 'qemu-img',
+    firecrackerBinary: 'firecracker',
+  });
+  assert.deepEqual(config.network, {
+    mode: 'tap',
+    subnet: '10.20.0.0/16',
+    bridge: 'br-banger.1',
+    dnsPort: 5353,
+    nat: true,
+  });
+});
+
+test('numbers work for memory (MiB) and disk_size (bytes)', () => {
+  const config = parseConfigText('[vm_defaults]\nmemory = 3072\ndisk_size = 10737418240\n', FILE);
+  assert.equal(config.vmDefaults.memoryMiB, 3072);
+  assert.equal(config.vmDefaults.diskBytes, 10 * GiB);
+});
+
+test('a missing file yields the defaults', async () => {
+  const path = join(dir, 'nope', 'config.toml');
+  const loaded = await loadConfig(path);
+  assert.equal(loaded.exists, false);
+  assert.deepEqual(loaded.config, defaultConfig());
+  assert.equal(loaded.config.defaultImageName, 'debian-bookworm');
+  assert.equal(loaded.config.vmm.driver, 'auto');
+  assert.equal(loaded.config.vmm.accel, 'auto');
+  assert.deepEqual(loaded.config.network, {
+    mode: 'user',
+    subnet: '172.30.0.0/24',
+    bridge: 'banger0',
+    dnsPort: 42069,
+    nat: false,
+  });
+  assert.deepEqual(loaded.config.fileSync, []);
+});
+
+test('an empty file is the defaults too, but exists', async () => {
+  const path = join(dir, 'empty.toml');
+  await writeFile(path, '# nothing here\n');
+  const loaded = await loadConfig(path);
+  assert.equal(loaded.exists, true);
+  assert.deepEqual(loaded.config, defaultConfig());
+});
+
+test('an unreadable path is a Config error naming the file', async () => {
+  await assert.rejects(loadConfig(dir), (err: unknown) => {
+    assert.ok(err instanceof BangerError);
+    assert.equal(err.code, ErrorCode.Config);
+    assert.ok(err.message.startsWith(`config ${dir}: cannot read: `), err.message);
+    return true;
+  });
+  if (process.getuid?.() === 0) return; // root reads mode-000 files
+  const path = join(dir, 'locked.toml');
+  await writeFile(path, 'nat = true\n');
+  await chmod(path, 0o000);
+  await assert.rejects(
+    loadConfig(path),
+    /^BangerError: config .*locked.toml: cannot read: .*permission denied/,
+  );
+});
+
+test('a syntax error in a file on disk is reported with the real path', async () => {
+  const path = join(dir, 'broken.toml');
+  await writeFile(path, 'default_image_name = "x"\n[vmm\n');
+  await assert.rejects(loadConfig(path), { message: new RegExp(`^config ${path}: line 2: `) });
+});

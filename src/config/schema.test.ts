@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KNOWN_KEYS, defaultConfig, describeValue, validateConfig } from './schema.js';
+
+test('defaultConfig fills every default', () => {
+  assert.deepEqual(defaultConfig(), {
+    defaultImageName: 'debian-bookworm',
+    vmDefaults: { vcpu: undefined, memoryMiB: undefined, diskBytes: undefined },
+    fileSync: [],
+    vmm: {
+      driver: 'auto',
+      accel: 'auto',
+      qemuBinary: undefined,
+      qemuImgBinary: undefined,
+      firecrackerBinary: undefined,
+    },
+    network: {
+      mode: 'user',
+      subnet: '172.30.0.0/24',
+      bridge: 'banger0',
+      dnsPort: 42069,
+      nat: false,
+    },
+  });
+});
+
+test('defaultConfig returns a fresh object each call', () => {
+  const a = defaultConfig();
+  a.fileSync.push({ host: '~/x', guest: '~/x', mode: undefined });
+  assert.deepEqual(defaultConfig().fileSync, []);
+});
+
+test('validateConfig works on already-parsed data and keeps issue paths', () => {
+  const good = validateConfig({
+    vm_defaults: { memory: '1.5G' },
+    network: { subnet: '10.0.0.0/8' },
+  });
+  assert.ok(good.success);
+  assert.equal(good.data.vmDefaults.memoryMiB, 1536);
+  assert.equal(good.data.network.subnet, '10.0.0.0/8');
+
+  const bad = validateConfig({ file_sync: [{ host: '~/a', guest: '/etc/a' }] });
+  assert.ok(!bad.success);
+  assert.deepEqual(bad.error.issues[0]?.path, ['file_sync', 0, 'guest']);
+  assert.match(bad.error.issues[0]?.message ?? '', /outside the guest home/);
+});
+
+test('guest paths on the work disk are accepted', () => {
+  for (const guest of ['~', '~/', '~/a/b', '/root', '/root/', '/root/.config/x', '~/a..b']) {
+    const result = validateConfig({ file_sync: [{ host: '/h', guest }] });
+    assert.ok(result.success, guest);
+  }
+});
+
+test('KNOWN_KEYS lists each table', () => {
+  assert.deepEqual(KNOWN_KEYS['vm_defaults'], ['vcpu', 'memory', 'disk_size']);
+  assert.deepEqual(KNOWN_KEYS['file_sync'], ['host', 'guest', 'mode']);
+  assert.ok(KNOWN_KEYS['']?.includes('default_image_name'));
+});
+
+test('describeValue quotes strings and names tables', () => {
+  assert.equal(describeValue('kvm'), '"kvm"');
+  assert.equal(describeValue(3), '3');
+  assert.equal(describeValue(false), 'false');
+  assert.equal(describeValue([1]), 'an array');
+  assert.equal(describeValue({}), 'a table');
+  assert.equal(describeValue(new Date(0)), 'a date');
+});

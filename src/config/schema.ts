@@ -1,0 +1,274 @@
+// config.toml is the one place users tune banger, so every key is declared here with its limits:
+// a typo or a bad value fails at load with the key named, never later inside a VM operation.
+import { z } from 'zod';
+import { GiB, SizeError, formatSize, parseMemoryMiB, parseSize } from './size.js';
+
+export const DEFAULT_IMAGE_NAME = 'debian-bookworm';
+export const DEFAULT_SUBNET = '172.30.0.0/24';
+export const DEFAULT_BRIDGE = 'banger0';
+export const DEFAULT_DNS_PORT = 42069;
+export const MIN_MEMORY_MIB = 128;
+export const MIN_DISK_BYTES = GiB;
+
+export const VMM_DRIVERS = ['auto', 'qemu', 'firecracker'] as const;
+export const VMM_ACCELS = ['auto', 'kvm', 'tcg'] as const;
+export const NETWORK_MODES = ['user', 'tap'] as const;
+
+export interface FileSyncEntry {
+  host: string;
+  guest: string;
+  mode: number | undefined;
+}
+
+export interface Config {
+  defaultImageName: string;
+  vmDefaults: { vcpu?: number; memoryMiB?: number; diskBytes?: number };
+  fileSync: FileSyncEntry[];
+  vmm: {
+    driver: (typeof VMM_DRIVERS)[number];
+    accel: (typeof VMM_ACCELS)[number];
+    qemuBinary?: string;
+    qemuImgBinary?: string;
+    firecrackerBinary?: string;
+  };
+  network: {
+    mode: (typeof NETWORK_MODES)[number];
+    subnet: string;
+    bridge: string;
+    dnsPort: number;
+    nat: boolean;
+  };
+}
+
+/** How a TOML value reads in an error message: strings quoted, tables and arrays by kind. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value instanceof Date) return 'a date';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
+    return String(value);
+  }
+  return value === undefined || value === null ? 'nothing' : 'a table';
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'an array',
+  object: 'a table',
+};
+
+/** Passed to safeParse so zod's built-in issues read like the messages written below. */
+export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
+  switch (iss.code) {
+    case 'invalid_type':
+      if (iss.input === undefined) return 'required key is missing';
+      return `expected ${TYPE_NAMES[iss.expected] ?? iss.expected}, got ${describeValue(iss.input)}`;
+    case 'invalid_value':
+      return `expected one of ${iss.values.map(String).join(', ')}, got ${describeValue(iss.input)}`;
+    default:
+      return undefined;
+  }
+};
+
+/** A string checked by `problem`, which returns what is wrong or undefined. */
+function text(problem: (value: string) => string | undefined) {
+  return z.string().superRefine((value, ctx) => {
+    const message = value === '' ? 'must not be empty' : problem(value);
+    if (message !== undefined) ctx.addIssue({ code: 'custom', message, input: value });
+  });
+}
+
+/** A TOML table with exactly these keys; dates are objects too, so check for a plain table. */
+function table<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  const isTable = (v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+  return z
+    .custom<Record<string, unknown>>(isTable, {
+      error: (iss) => `expected a table, got ${describeValue(iss.input)}`,
+    })
+    .pipe(z.strictObject(shape));
+}
+
+function intRange(min: number, max: number) {
+  const error = (iss: { input?: unknown }) =>
+    `must be between ${min} and ${max}, got ${describeValue(iss.input)}`;
+  return z.number().int().min(min, { error }).max(max, { error });
+}
+
+/** A size field: `parse` turns a string or number into the unit, then the minimum applies. */
+function size(parse: (v: string | number) => number, min: number, show: (n: number) => string) {
+  return z.unknown().transform((value, ctx) => {
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a size like "8G", got ${describeValue(value)}`,
+      });
+      return z.NEVER;
+    }
+    try {
+      const n = parse(value);
+      if (n >= min) return n;
+      ctx.addIssue({ code: 'custom', message: `${show(n)} is below the ${show(min)} minimum` });
+    } catch (err) {
+      if (!(err instanceof SizeError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+    return z.NEVER;
+  });
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const PROGRAM_NAME = /^[A-Za-z0-9._+-]+$/;
+const BRIDGE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function imageNameProblem(name: string): string | undefined {
+  if (DNS_LABEL.test(name)) return undefined;
+  return `${JSON.stringify(name)} is not a valid image name; use lowercase letters, digits and hyphens (at most 63, no leading or trailing hyphen)`;
+}
+
+function programProblem(path: string): string | undefined {
+  if (path.startsWith('/') && !path.includes('\0')) return undefined;
+  if (PROGRAM_NAME.test(path) && path !== '.' && path !== '..') return undefined;
+  return `${JSON.stringify(path)} is neither an absolute path nor a program name on PATH`;
+}
+
+function bridgeProblem(name: string): string | undefined {
+  if (BRIDGE_NAME.test(name) && name !== '.' && name !== '..') return undefined;
+  return `${JSON.stringify(name)} is not a valid interface name; use at most 15 of A-Z a-z 0-9 _ . -`;
+}
+
+function cidrProblem(cidr: string): string | undefined {
+  const q = JSON.stringify(cidr);
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octetText = match?.slice(1, 5) ?? [];
+  if (!match || octetText.some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
+    return `${q} is not an IPv4 CIDR like "${DEFAULT_SUBNET}"`;
+  }
+  const prefix = Number(match[5]);
+  if (prefix < 8 || prefix > 30) return `${q}: prefix /${prefix} is out of range; use /8 to /30`;
+  const address = octetText.reduce((acc, o) => acc * 256 + Number(o), 0);
+  const network = address - (address % 2 ** (32 - prefix));
+  if (network === address) return undefined;
+  const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.');
+  return `${q} has host bits set; did you mean "${dotted}/${prefix}"?`;
+}
+
+/** The [[file_sync]] rules: host is absolute or under ~/, guest lives on the /root work disk. */
+function syncPathProblem(side: 'host' | 'guest', path: string): string | undefined {
+  const q = JSON.stringify(path);
+  const use =
+    side === 'host' ? 'use an absolute path or one under ~/' : 'use a path under ~/ or /root';
+  if (path.includes('\0')) return `${q} contains a NUL byte`;
+  if (/^~[^/]/.test(path)) return `${q}: ~user paths are not supported; ${use}`;
+  if (path.split('/').includes('..')) return `${q} contains a ".." segment; ${use}`;
+  const home = path === '~' || path.startsWith('~/');
+  if (side === 'host') return home || path.startsWith('/') ? undefined : `${q} is relative; ${use}`;
+  if (home || path === '/root' || path.startsWith('/root/')) return undefined;
+  if (!path.startsWith('/')) return `${q} is relative; ${use}`;
+  return `${q} is outside the guest home; ${use}`;
+}
+
+const modeSchema = z
+  .string({
+    error: (iss) => `expected an octal string like "0600", got ${describeValue(iss.input)}`,
+  })
+  .superRefine((value, ctx) => {
+    if (/^[0-7]{3,4}$/.test(value)) return;
+    const message = `${JSON.stringify(value)} is not a file mode; use 3 or 4 octal digits like "0600" or "0755"`;
+    ctx.addIssue({ code: 'custom', message, input: value });
+  })
+  .transform((value) => parseInt(value, 8));
+
+const vmDefaultsShape = {
+  vcpu: intRange(1, 64).optional(),
+  memory: size(parseMemoryMiB, MIN_MEMORY_MIB, (n) => `${n} MiB`).optional(),
+  disk_size: size(
+    (v) => (typeof v === 'number' ? bytesNumber(v) : parseSize(v)),
+    MIN_DISK_BYTES,
+    formatSize,
+  ).optional(),
+};
+const fileSyncShape = {
+  host: text((p) => syncPathProblem('host', p)),
+  guest: text((p) => syncPathProblem('guest', p)),
+  mode: modeSchema.optional(),
+};
+const vmmShape = {
+  driver: z.enum(VMM_DRIVERS).optional(),
+  accel: z.enum(VMM_ACCELS).optional(),
+  qemu_binary: text(programProblem).optional(),
+  qemu_img_binary: text(programProblem).optional(),
+  firecracker_binary: text(programProblem).optional(),
+};
+const networkShape = {
+  mode: z.enum(NETWORK_MODES).optional(),
+  subnet: text(cidrProblem).optional(),
+  bridge: text(bridgeProblem).optional(),
+  dns_port: intRange(1, 65535).optional(),
+  nat: z.boolean().optional(),
+};
+const topShape = {
+  default_image_name: text(imageNameProblem).optional(),
+  vm_defaults: table(vmDefaultsShape).optional(),
+  file_sync: z
+    .array(table(fileSyncShape), {
+      error: (iss) =>
+        `expected [[file_sync]] entries (an array of tables), got ${describeValue(iss.input)}`,
+    })
+    .optional(),
+  vmm: table(vmmShape).optional(),
+  network: table(networkShape).optional(),
+};
+
+function bytesNumber(value: number): number {
+  if (Number.isSafeInteger(value) && value >= 0) return value;
+  throw new SizeError(`invalid size ${value}: a number of bytes must be a whole number`);
+}
+
+/** The keys each table accepts, for "did you mean" on unknown keys; '' is the top level. */
+export const KNOWN_KEYS: Record<string, readonly string[]> = {
+  '': Object.keys(topShape),
+  vm_defaults: Object.keys(vmDefaultsShape),
+  file_sync: Object.keys(fileSyncShape),
+  vmm: Object.keys(vmmShape),
+  network: Object.keys(networkShape),
+};
+
+const rawSchema = z.strictObject(topShape);
+
+function toConfig(raw: z.output<typeof rawSchema>): Config {
+  const { vm_defaults: vd = {}, vmm = {}, network = {} } = raw;
+  return {
+    defaultImageName: raw.default_image_name ?? DEFAULT_IMAGE_NAME,
+    vmDefaults: { vcpu: vd.vcpu, memoryMiB: vd.memory, diskBytes: vd.disk_size },
+    fileSync: (raw.file_sync ?? []).map(({ host, guest, mode }) => ({ host, guest, mode })),
+    vmm: {
+      driver: vmm.driver ?? 'auto',
+      accel: vmm.accel ?? 'auto',
+      qemuBinary: vmm.qemu_binary,
+      qemuImgBinary: vmm.qemu_img_binary,
+      firecrackerBinary: vmm.firecracker_binary,
+    },
+    network: {
+      mode: network.mode ?? 'user',
+      subnet: network.subnet ?? DEFAULT_SUBNET,
+      bridge: network.bridge ?? DEFAULT_BRIDGE,
+      dnsPort: network.dns_port ?? DEFAULT_DNS_PORT,
+      nat: network.nat ?? false,
+    },
+  };
+}
+
+/** Parsed TOML in, Config with defaults out. Use with `{ error: configErrorMap }`. */
+export const configSchema = rawSchema.transform(toConfig);
+
+export function validateConfig(data: unknown): z.ZodSafeParseResult<Config> {
+  return configSchema.safeParse(data, { error: configErrorMap });
+}
+
+export function defaultConfig(): Config {
+  return toConfig({});
+}

@@ -1,0 +1,107 @@
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { loadConfig } from '../config/load.js';
+import { MAX_SOCKET_PATH, type Layout } from '../config/layout.js';
+import { BangerError, ErrorCode, errorMessage } from '../errors.js';
+import { Store } from '../store/store.js';
+import { detectKvm } from '../system/host.js';
+import { ensurePrivateDir } from '../system/private-dir.js';
+import { which } from '../system/which.js';
+import { selectVmm, type VmmChoice } from '../vmm/select.js';
+import { DaemonLock } from './daemon-lock.js';
+import { buildRoutes } from './routes.js';
+import { RpcServer } from './rpc-server.js';
+
+export interface DaemonOptions {
+  layout: Layout;
+  log: Logger;
+}
+
+/**
+ * bangerd: acquires config, lock, store and socket in that order. If any step fails,
+ * close() releases whatever was already acquired; close() is idempotent and safe to call
+ * concurrently, and every teardown step tolerates the resource never having existed.
+ */
+export class Daemon {
+  readonly startedAt = new Date();
+  private lock: DaemonLock | undefined;
+  private store: Store | undefined;
+  private rpc: RpcServer | undefined;
+  private ownsSocket = false;
+  private ownsPidFile = false;
+  private closing: Promise<void> | undefined;
+  private closedResolve!: () => void;
+  /** Settles once close() has finished, whoever called it. */
+  readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
+
+  private constructor(private readonly opts: DaemonOptions) {}
+
+  static async open(opts: DaemonOptions): Promise<Daemon> {
+    const daemon = new Daemon(opts);
+    try {
+      await daemon.start();
+      return daemon;
+    } catch (err) {
+      await daemon.close();
+      throw err;
+    }
+  }
+
+  private async start(): Promise<void> {
+    const { layout, log } = this.opts;
+    const { config } = await loadConfig(layout.configFile);
+    const kvm = await detectKvm();
+    const vmm: VmmChoice = selectVmm(config.vmm, kvm, which(config.vmm.firecrackerBinary ?? 'firecracker'));
+
+    await ensurePrivateDir(layout.stateDir);
+    this.lock = DaemonLock.acquire(layout.daemonLock);
+    this.store = Store.open(layout.database);
+    for (const dir of [layout.vmsDir, layout.imagesDir, layout.kernelsDir]) await mkdir(dir, { recursive: true });
+
+    await ensurePrivateDir(layout.runtimeDir);
+    if (Buffer.byteLength(layout.socket) > MAX_SOCKET_PATH)
+      throw new BangerError(ErrorCode.Config, `socket path ${layout.socket} is longer than ${MAX_SOCKET_PATH} bytes`, {
+        hint: 'set XDG_RUNTIME_DIR (or XDG_STATE_HOME) to a shorter directory',
+      });
+    // We hold the lock, so any socket file here is a dead daemon's.
+    await rm(layout.socket, { force: true });
+    this.rpc = new RpcServer(
+      buildRoutes({
+        layout,
+        store: this.store,
+        vmm: { ...vmm, kvm: kvm.detail },
+        startedAt: this.startedAt,
+        requestShutdown: () => void this.close(),
+      }),
+      log,
+    );
+    this.ownsSocket = true;
+    await this.rpc.listen(layout.socket);
+    await chmod(layout.socket, 0o600);
+    await writeFile(layout.pidFile, `${process.pid}\n`, { mode: 0o600 });
+    this.ownsPidFile = true;
+    log.info({ socket: layout.socket, vmm }, 'bangerd ready');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.teardown().finally(() => this.closedResolve());
+    return this.closing;
+  }
+
+  private async teardown(): Promise<void> {
+    const { layout, log } = this.opts;
+    const step = async (name: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, `shutdown: ${name} failed`);
+      }
+    };
+    await step('rpc server', () => this.rpc?.close());
+    if (this.ownsSocket) await step('socket', () => rm(layout.socket, { force: true }));
+    if (this.ownsPidFile) await step('pid file', () => rm(layout.pidFile, { force: true }));
+    await step('store', () => this.store?.close());
+    await step('lock', () => this.lock?.release());
+    log.info('bangerd stopped');
+  }
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { resolveLayout } from '../config/layout.js';
+import { realRunner } from '../system/runner.js';
+import { missingPackages, worst } from './check.js';
+import { runDoctor } from './doctor.js';
+import { checkDeviceMapper, checkKvm, checkNode, checkTun } from './host-checks.js';
+import { checkTool, TOOLS } from './tools.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bgr-doc-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function fakeRoot(name: string, modules: string[], devices: string[]): Promise<string> {
+  const root = join(dir, name);
+  for (const m of modules) await mkdir(join(root, 'sys/module', m), { recursive: true });
+  for (const d of devices) {
+    await mkdir(join(root, d, '..'), { recursive: true });
+    await writeFile(join(root, d), '');
+  }
+  return root;
+}
+
+/** A tiny fixture program on PATH, as execa's tests do, instead of a mock. */
+async function fixtureBin(name: string, script: string): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin, { recursive: true });
+  await writeFile(join(bin, name), `#!/bin/sh\n${script}\n`);
+  await chmod(join(bin, name), 0o755);
+  return bin;
+}
+
+test('kvm_pvm alone is not usable KVM: TCG emulation, slow', async () => {
+  const r = await checkKvm(await fakeRoot('pvm', ['kvm', 'kvm_pvm'], ['dev/kvm']));
+  assert.equal(r.verdict, 'warn');
+  assert.match(r.detail, /kvm_pvm.*TCG emulation, slow/);
+});
+
+test('kvm_intel with a read-writable /dev/kvm is usable', async () => {
+  const r = await checkKvm(await fakeRoot('intel', ['kvm', 'kvm_intel'], ['dev/kvm']));
+  assert.equal(r.verdict, 'ok');
+  assert.match(r.detail, /kvm_intel/);
+});
+
+test('kvm_amd without /dev/kvm is not usable', async () => {
+  const r = await checkKvm(await fakeRoot('amd-nodev', ['kvm', 'kvm_amd'], []));
+  assert.equal(r.verdict, 'warn');
+  assert.match(r.detail, /dev\/kvm is missing/);
+});
+
+test('tun and device-mapper checks warn with a fix when absent', async () => {
+  const empty = await fakeRoot('empty', [], []);
+  assert.equal((await checkTun(empty)).verdict, 'warn');
+  assert.equal((await checkDeviceMapper(empty)).verdict, 'warn');
+  const full = await fakeRoot('full', [], ['dev/net/tun', 'dev/mapper/control']);
+  assert.equal((await checkTun(full)).verdict, 'ok');
+  assert.equal((await checkDeviceMapper(full)).verdict, 'ok');
+});
+
+test('node version floor', () => {
+  assert.equal(checkNode('20.20.2').verdict, 'ok');
+  assert.equal(checkNode('22.1.0').verdict, 'ok');
+  assert.equal(checkNode('20.11.0').verdict, 'fail');
+  assert.equal(checkNode('18.19.0').verdict, 'fail');
+});
+
+test('a tool on PATH reports its version line; a missing one fails naming its package', async () => {
+  const bin = await fixtureBin('qemu-system-x86_64', 'echo "QEMU emulator version 9.9.9"');
+  const qemu = TOOLS.find((t) => t.name === 'qemu-system-x86_64')!;
+  const found = await checkTool(qemu, realRunner, bin);
+  assert.equal(found.verdict, 'ok');
+  assert.match(found.detail, /^QEMU emulator version 9\.9\.9 \(.*qemu-system-x86_64\)$/);
+
+  const mmdebstrap = { ...TOOLS.find((t) => t.name === 'mmdebstrap')!, name: 'mmdebstrap-absent-for-test' };
+  const missing = await checkTool(mmdebstrap, realRunner, bin);
+  assert.equal(missing.verdict, 'fail');
+  assert.deepEqual(missing.packages, ['mmdebstrap']);
+  assert.equal(worst([found, missing]), 'fail');
+  assert.deepEqual(missingPackages([found, missing, missing]), ['mmdebstrap']);
+
+  const fc = TOOLS.find((t) => t.name === 'firecracker')!;
+  assert.equal((await checkTool({ ...fc, name: 'firecracker-absent' }, realRunner, bin)).verdict, 'ok', 'firecracker is optional');
+});
+
+test('the full doctor reports config provenance, a bad config, and the default image', async () => {
+  const layout = resolveLayout({ HOME: dir, XDG_CONFIG_HOME: join(dir, 'cfg'), XDG_STATE_HOME: join(dir, 'st'), XDG_RUNTIME_DIR: join(dir, 'rt') });
+  await mkdir(layout.configDir, { recursive: true });
+  await writeFile(layout.configFile, '[vm_defaults]\nvcpu = 3\n');
+  const results = await runDoctor({ layout, runner: realRunner, localImages: () => Promise.resolve(['debian-bookworm']) });
+  const byName = new Map(results.map((r) => [r.name, r]));
+  assert.match(byName.get('vm defaults')!.detail, /vcpu 3 \(config\)/);
+  assert.ok(byName.get('vm defaults')!.detail.includes(layout.configFile));
+  assert.equal(byName.get('image debian-bookworm')?.verdict, 'ok');
+  for (const t of TOOLS) assert.ok(byName.has(t.name), t.name);
+
+  await writeFile(layout.configFile, '[vmm]\naccel = "warp"\n');
+  const bad = await runDoctor({ layout, runner: realRunner, localImages: () => Promise.resolve([]) });
+  const config = bad.find((r) => r.name === 'config')!;
+  assert.equal(config.verdict, 'fail');
+  assert.match(config.detail, /vmm\.accel/);
+
+  await writeFile(layout.configFile, '');
+  const noImage = await runDoctor({ layout, runner: realRunner, localImages: () => Promise.reject(new Error('daemon down')) });
+  assert.equal(noImage.find((r) => r.name === 'bangerd')?.verdict, 'fail');
+});

@@ -1,0 +1,76 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { formatSize, GiB } from '../config/size.js';
+import { detectKvm, freeBytes } from '../system/host.js';
+import type { CheckResult } from './check.js';
+
+const MIN_NODE = [20, 19] as const;
+
+export function checkNode(version = process.versions.node): CheckResult {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  return ok
+    ? { name: 'node', verdict: 'ok', detail: `v${version}` }
+    : { name: 'node', verdict: 'fail', detail: `v${version} is too old`, fix: `install Node.js ${MIN_NODE.join('.')} or newer` };
+}
+
+export async function checkKvm(root = '/'): Promise<CheckResult> {
+  const kvm = await detectKvm(root);
+  return kvm.usable
+    ? { name: 'kvm', verdict: 'ok', detail: `usable (${kvm.detail})` }
+    : {
+        name: 'kvm',
+        verdict: 'warn',
+        detail: kvm.detail,
+        fix: 'VMs still run, emulated; on a host with VT-x/AMD-V load kvm_intel or kvm_amd for full speed',
+      };
+}
+
+export async function checkTun(root = '/'): Promise<CheckResult> {
+  const path = join(root, 'dev/net/tun');
+  try {
+    await access(path, constants.R_OK | constants.W_OK);
+    return { name: '/dev/net/tun', verdict: 'ok', detail: 'present' };
+  } catch {
+    return {
+      name: '/dev/net/tun',
+      verdict: 'warn',
+      detail: 'missing or not read-writable: network.mode = "tap" will not work',
+      fix: 'modprobe tun (user-mode networking works without it)',
+    };
+  }
+}
+
+export async function checkDeviceMapper(root = '/'): Promise<CheckResult> {
+  try {
+    await access(join(root, 'dev/mapper/control'), constants.R_OK | constants.W_OK);
+    return { name: 'device-mapper', verdict: 'ok', detail: '/dev/mapper/control present' };
+  } catch {
+    return {
+      name: 'device-mapper',
+      verdict: 'warn',
+      detail: 'not available: firecracker system disks fall back to sparse copies (qemu is unaffected)',
+      fix: 'modprobe dm_mod',
+    };
+  }
+}
+
+/** Free space where images and VM disks go; measured on the nearest directory that exists. */
+export async function checkDisk(stateDir: string): Promise<CheckResult> {
+  let dir = stateDir;
+  for (;;) {
+    try {
+      const free = await freeBytes(dir);
+      const detail = `${formatSize(free)} free in ${dir}`;
+      if (free < 2 * GiB)
+        return { name: 'disk', verdict: 'fail', detail, fix: 'free space: an image needs ~1.5G and each VM its work disk' };
+      if (free < 10 * GiB)
+        return { name: 'disk', verdict: 'warn', detail, fix: 'an image needs ~1.5G and each VM its work disk' };
+      return { name: 'disk', verdict: 'ok', detail };
+    } catch {
+      if (dir === dirname(dir)) return { name: 'disk', verdict: 'warn', detail: `cannot measure free space for ${stateDir}` };
+      dir = dirname(dir);
+    }
+  }
+}

@@ -1,0 +1,16 @@
+import { daemonPing, daemonShutdown, daemonStatus } from './daemon.js';
+import { imageList } from './image.js';
+import { kernelList } from './kernel.js';
+import type { ParamsOf, ResultOf } from './method.js';
+import { vmList, vmNames } from './vm.js';
+
+const all = [daemonPing, daemonStatus, daemonShutdown, vmList, vmNames, imageList, kernelList] as const;
+
+export type AnyMethod = (typeof all)[number];
+export type MethodName = AnyMethod['name'];
+export type MethodOf<N extends MethodName> = Extract<AnyMethod, { name: N }>;
+export type Params<N extends MethodName> = ParamsOf<MethodOf<N>>;
+export type Result<N extends MethodName> = ResultOf<MethodOf<N>>;
+
+/** Every method the daemon serves. The CLI imports only the types (no zod at CLI start-up). */
+export const methods: ReadonlyMap<string, AnyMethod> = new Map(all.map((m) => [m.name, m]));

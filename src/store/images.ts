@@ -1,0 +1,74 @@
+import type { Db } from './database.js';
+
+export interface ImageRecord {
+  id: string;
+  name: string;
+  managed: boolean;
+  distro: string;
+  arch: string;
+  description: string;
+  source: string;
+  dir: string;
+  rootfsFile: string;
+  sizeBytes: number;
+  kernelId: string | null;
+  createdAt: string;
+}
+
+interface ImageRow {
+  id: string;
+  name: string;
+  managed: number;
+  distro: string;
+  arch: string;
+  description: string;
+  source: string;
+  dir: string;
+  rootfs_file: string;
+  size_bytes: number;
+  kernel_id: string | null;
+  created_at: string;
+}
+
+const fromRow = (r: ImageRow): ImageRecord => ({
+  id: r.id,
+  name: r.name,
+  managed: r.managed !== 0,
+  distro: r.distro,
+  arch: r.arch,
+  description: r.description,
+  source: r.source,
+  dir: r.dir,
+  rootfsFile: r.rootfs_file,
+  sizeBytes: r.size_bytes,
+  kernelId: r.kernel_id,
+  createdAt: r.created_at,
+});
+
+export class ImageRepository {
+  constructor(private readonly db: Db) {}
+
+  list(): ImageRecord[] {
+    return this.db.prepare<[], ImageRow>('SELECT * FROM images ORDER BY name').all().map(fromRow);
+  }
+
+  findByName(name: string): ImageRecord | undefined {
+    const row = this.db.prepare<[string], ImageRow>('SELECT * FROM images WHERE name = ?').get(name);
+    return row ? fromRow(row) : undefined;
+  }
+
+  insert(image: ImageRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO images (id, name, managed, distro, arch, description, source, dir, rootfs_file,
+           size_bytes, kernel_id, created_at)
+         VALUES (@id, @name, @managed, @distro, @arch, @description, @source, @dir, @rootfsFile,
+           @sizeBytes, @kernelId, @createdAt)`,
+      )
+      .run({ ...image, managed: image.managed ? 1 : 0 });
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM images WHERE id = ?').run(id);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Schema history. Entry N takes the database from user_version N to N+1; never edit an
+ * entry that has shipped, append a new one. Only durable intent lives here: pids, taps,
+ * loop devices and forwarded ports belong in handles.json (see docs/internals.md).
+ */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE kernels (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    version     TEXT NOT NULL DEFAULT '',
+    source      TEXT NOT NULL DEFAULT '',
+    dir         TEXT NOT NULL,
+    kernel_file TEXT NOT NULL,
+    initrd_file TEXT,
+    modules_dir TEXT,
+    sha256      TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE images (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    managed     INTEGER NOT NULL DEFAULT 1,
+    distro      TEXT NOT NULL DEFAULT '',
+    arch        TEXT NOT NULL DEFAULT 'x86_64',
+    description TEXT NOT NULL DEFAULT '',
+    source      TEXT NOT NULL DEFAULT '',
+    dir         TEXT NOT NULL,
+    rootfs_file TEXT NOT NULL,
+    size_bytes  INTEGER NOT NULL DEFAULT 0,
+    kernel_id   TEXT REFERENCES kernels(id) ON DELETE RESTRICT,
+    created_at  TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE vms (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    image_id     TEXT NOT NULL REFERENCES images(id) ON DELETE RESTRICT,
+    state        TEXT NOT NULL CHECK (state IN ('created', 'running', 'stopped', 'error')),
+    vcpu         INTEGER NOT NULL,
+    memory_mib   INTEGER NOT NULL,
+    disk_bytes   INTEGER NOT NULL,
+    network_mode TEXT NOT NULL DEFAULT 'user',
+    nat          INTEGER NOT NULL DEFAULT 0,
+    guest_ip     TEXT,
+    dir          TEXT NOT NULL,
+    last_error   TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX vms_image_id ON vms(image_id);
+  CREATE INDEX images_kernel_id ON images(kernel_id);
+  `,
+];

@@ -1,0 +1,25 @@
+import { openDatabase, type Db } from './database.js';
+import { ImageRepository } from './images.js';
+import { KernelRepository } from './kernels.js';
+import { VmRepository } from './vms.js';
+
+/** The daemon's one handle on SQLite: one repository per table. */
+export class Store {
+  readonly vms: VmRepository;
+  readonly images: ImageRepository;
+  readonly kernels: KernelRepository;
+
+  private constructor(readonly db: Db) {
+    this.vms = new VmRepository(db);
+    this.images = new ImageRepository(db);
+    this.kernels = new KernelRepository(db);
+  }
+
+  static open(path: string): Store {
+    return new Store(openDatabase(path));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SubprocessError } from '../errors.js';
+import { formatCommand, realRunner } from './runner.js';
+
+test('a failed program is reported with its command line and stderr tail', async () => {
+  const err = await realRunner
+    .run('sh', ['-c', 'for i in $(seq 1 30); do echo "line $i" >&2; done; exit 4'])
+    .catch((e: unknown) => e);
+  assert.ok(err instanceof SubprocessError);
+  assert.equal(err.exitCode, 4);
+  assert.match(err.message, /^sh -c 'for i in .*' exited 4: line 19\n/);
+  assert.ok(err.message.endsWith('line 30'));
+  assert.doesNotMatch(err.message, /line 18\n/);
+});
+
+test('a missing program, a timeout and allowFailure', async () => {
+  await assert.rejects(realRunner.run('banger-no-such-program', []), /banger-no-such-program .*ENOENT/);
+  await assert.rejects(realRunner.run('sleep', ['5'], { timeoutMs: 100 }), /timed out after 100 ms/);
+  const r = await realRunner.run('sh', ['-c', 'echo out; exit 3'], { allowFailure: true });
+  assert.deepEqual([r.exitCode, r.stdout], [3, 'out\n']);
+  const input = await realRunner.run('cat', [], { input: 'piped' });
+  assert.equal(input.stdout, 'piped');
+});
+
+test('formatCommand quotes only what a shell would need quoted', () => {
+  assert.equal(formatCommand('apt-get', ['install', '-y', 'qemu-utils']), 'apt-get install -y qemu-utils');
+  assert.equal(formatCommand('sh', ['-c', "echo 'a b'"]), `sh -c 'echo '\\''a b'\\'''`);
+});

@@ -1,0 +1,73 @@
+import { execa } from 'execa';
+import { SubprocessError } from '../errors.js';
+
+/**
+ * The seam every external program goes through. Unit tests hand a recording runner to the
+ * code under test; integration tests use the real one.
+ */
+export interface RunOptions {
+  input?: string | Buffer;
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Do not throw on a non-zero exit; the caller inspects exitCode. */
+  allowFailure?: boolean;
+  /** Stream the child's stdout/stderr to ours (apt-get in `doctor --fix`). */
+  inheritOutput?: boolean;
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Runner {
+  run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+}
+
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map(quoteArg).join(' ');
+}
+
+function quoteArg(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+export const realRunner: Runner = {
+  async run(file, args, options = {}) {
+    const command = formatCommand(file, args);
+    const result = await execa(file, args, {
+      input: options.input,
+      cwd: options.cwd,
+      env: options.env,
+      extendEnv: true,
+      timeout: options.timeoutMs,
+      cancelSignal: options.signal,
+      reject: false,
+      stripFinalNewline: false,
+      stdout: options.inheritOutput ? 'inherit' : 'pipe',
+      stderr: options.inheritOutput ? 'inherit' : 'pipe',
+    });
+    const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    if (result.failed && result.exitCode === undefined) {
+      // Not started (ENOENT), timed out or killed by a signal.
+      const reason = result.timedOut
+        ? `timed out after ${options.timeoutMs} ms`
+        : result.isCanceled
+          ? 'was cancelled'
+          : result.cause instanceof Error
+            ? result.cause.message
+            : (result.shortMessage ?? 'failed');
+      throw new SubprocessError(command, undefined, stderr || reason, { cause: result.cause });
+    }
+    const exitCode = result.exitCode ?? 0;
+    if (exitCode !== 0 && !options.allowFailure) {
+      throw new SubprocessError(command, exitCode, stderr || stdout);
+    }
+    return { command, exitCode, stdout, stderr };
+  },
+};

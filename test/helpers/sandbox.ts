@@ -1,0 +1,101 @@
+import { execa, type Result } from 'execa';
+import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveLayout, type Layout } from '../../src/config/layout.js';
+
+export const REPO = new URL('../..', import.meta.url).pathname;
+export const CLI = join(REPO, 'bin/banger.js');
+
+/**
+ * A private banger world: every XDG variable and HOME point into one temp dir, so a test
+ * never touches the developer's state. dispose() kills any daemon it started and removes it.
+ */
+export interface Sandbox {
+  dir: string;
+  env: Record<string, string>;
+  layout: Layout;
+  cli(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  daemonPid(): Promise<number | undefined>;
+  dispose(): Promise<void>;
+}
+
+export async function makeSandbox(): Promise<Sandbox> {
+  // Short base path: Unix socket paths must stay under 108 bytes.
+  const dir = await mkdtemp(join(tmpdir(), 'bgr-'));
+  const env: Record<string, string> = {
+    HOME: join(dir, 'home'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    XDG_STATE_HOME: join(dir, 'state'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_RUNTIME_DIR: join(dir, 'run'),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    NO_COLOR: '1',
+  };
+  await mkdir(env.HOME!, { recursive: true });
+  const layout = resolveLayout(env);
+  const daemonPid = async () => {
+    const text = await readFile(layout.pidFile, 'utf8').catch(() => '');
+    const pid = Number.parseInt(text, 10);
+    return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+  };
+  return {
+    dir,
+    env,
+    layout,
+    cli: (args, options = {}) =>
+      execa(process.execPath, [CLI, ...args], {
+        env,
+        extendEnv: false,
+        reject: false,
+        input: options.input ?? '',
+        timeout: options.timeoutMs ?? 60_000,
+      }),
+    daemonPid,
+    async dispose() {
+      for (const pid of await daemonPids(dir)) killHard(pid);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every bangerd whose environment points into `dir` — also daemons whose pid file is gone. */
+export async function daemonPids(dir: string): Promise<number[]> {
+  const { stdout } = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
+  const candidates = stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((parts) => parts.slice(1).some((a) => a.endsWith('daemon/main.js')))
+    .map((parts) => Number(parts[0]));
+  const mine: number[] = [];
+  for (const pid of candidates) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(`XDG_STATE_HOME=${join(dir, 'state')}`)) mine.push(pid);
+  }
+  return mine;
+}
+
+export function killHard(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
