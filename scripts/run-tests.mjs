@@ -37,15 +37,30 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`running ${files.length} test files`);
-const nodeTest = [process.execPath, '--import', 'tsx', '--test', '--test-concurrency=2', ...files.map((f) => relative(root, join(root, f)))];
+const nodeTest = [
+  process.execPath,
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  ...files.map((f) => relative(root, join(root, f))),
+];
 if (coverage) {
   run(process.execPath, [
     join(root, 'node_modules/c8/bin/c8.js'),
     '--all',
-    '--src', 'src',
-    '--include', 'src/**', '--include', 'dist/**',
-    '--exclude', '**/*.test.ts',
-    '--reporter', 'text-summary', '--reporter', 'html',
+    '--src',
+    'src',
+    '--include',
+    'src/**',
+    '--include',
+    'dist/**',
+    '--exclude',
+    '**/*.test.ts',
+    '--reporter',
+    'text-summary',
+    '--reporter',
+    'html',
     ...nodeTest,
   ]);
 } else {

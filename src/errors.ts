@@ -51,7 +51,12 @@ export class SubprocessError extends BangerError {
   readonly exitCode: number | undefined;
   readonly stderrTail: string;
 
-  constructor(command: string, exitCode: number | undefined, stderr: string, options: BangerErrorOptions = {}) {
+  constructor(
+    command: string,
+    exitCode: number | undefined,
+    stderr: string,
+    options: BangerErrorOptions = {},
+  ) {
     const tail = tailLines(stderr, 12);
     const status = exitCode === undefined ? 'was killed' : `exited ${exitCode}`;
     super(ErrorCode.Subprocess, `${command} ${status}${tail ? `: ${tail}` : ''}`, options);

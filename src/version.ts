@@ -2,5 +2,7 @@ import { readFileSync } from 'node:fs';
 
 /** banger's version, from package.json (one directory above both src/ and dist/). */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
 ).version;

@@ -9,7 +9,11 @@ import {
 import type { Layout } from '../config/layout.js';
 import { BangerError, ErrorCode, type ErrorCode as Code } from '../errors.js';
 import type { MethodName, Params, Result } from '../protocol/index.js';
-import { PROGRESS_NOTIFICATION, type ProgressParams, type RpcErrorData } from '../protocol/method.js';
+import {
+  PROGRESS_NOTIFICATION,
+  type ProgressParams,
+  type RpcErrorData,
+} from '../protocol/method.js';
 import { startDaemon } from './daemon-spawn.js';
 import { dial, isAbsent } from './dial.js';
 
@@ -26,7 +30,9 @@ export class DaemonClient {
     private readonly socket: Socket,
     private readonly conn: MessageConnection,
   ) {
-    conn.onNotification(PROGRESS_NOTIFICATION, (p: ProgressParams) => this.progress.get(p.token)?.(p.stage, p.detail));
+    conn.onNotification(PROGRESS_NOTIFICATION, (p: ProgressParams) =>
+      this.progress.get(p.token)?.(p.stage, p.detail),
+    );
   }
 
   static async connect(layout: Layout, options: { autostart: boolean }): Promise<DaemonClient> {
@@ -40,12 +46,19 @@ export class DaemonClient {
         throw unavailable(layout, e);
       });
     }
-    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const conn = createMessageConnection(
+      new SocketMessageReader(socket),
+      new SocketMessageWriter(socket),
+    );
     conn.listen();
     return new DaemonClient(socket, conn);
   }
 
-  async call<N extends MethodName>(method: N, params: Params<N>, options: CallOptions = {}): Promise<Result<N>> {
+  async call<N extends MethodName>(
+    method: N,
+    params: Params<N>,
+    options: CallOptions = {},
+  ): Promise<Result<N>> {
     let token: string | undefined;
     if (options.onProgress) {
       token = String(++this.nextToken);
@@ -53,7 +66,7 @@ export class DaemonClient {
     }
     try {
       const sent = token === undefined ? params : { ...(params ?? {}), progressToken: token };
-      return (await this.conn.sendRequest(method, sent)) as Result<N>;
+      return await this.conn.sendRequest<Result<N>>(method, sent);
     } catch (err) {
       throw fromRpcError(err);
     } finally {
@@ -69,10 +82,14 @@ export class DaemonClient {
 
 function unavailable(layout: Layout, err: unknown): BangerError {
   if (err instanceof BangerError) return err;
-  return new BangerError(ErrorCode.DaemonUnavailable, `cannot reach bangerd at ${layout.socket}: ${(err as Error).message}`, {
-    hint: 'run "banger daemon start" (its log is ' + layout.daemonLog + ')',
-    cause: err,
-  });
+  return new BangerError(
+    ErrorCode.DaemonUnavailable,
+    `cannot reach bangerd at ${layout.socket}: ${(err as Error).message}`,
+    {
+      hint: 'run "banger daemon start" (its log is ' + layout.daemonLog + ')',
+      cause: err,
+    },
+  );
 }
 
 function fromRpcError(err: unknown): Error {
@@ -82,8 +99,12 @@ function fromRpcError(err: unknown): Error {
     return new BangerError(code, err.message, { hint: data?.hint });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new BangerError(ErrorCode.DaemonUnavailable, `lost the connection to bangerd: ${message}`, {
-    hint: 'see the daemon log: banger daemon status',
-    cause: err,
-  });
+  return new BangerError(
+    ErrorCode.DaemonUnavailable,
+    `lost the connection to bangerd: ${message}`,
+    {
+      hint: 'see the daemon log: banger daemon status',
+      cause: err,
+    },
+  );
 }

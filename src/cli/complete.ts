@@ -51,7 +51,8 @@ export async function complete(program: Command, words: string[]): Promise<void>
   const names = await fetchNames(kinds);
   const root = new RootCommand();
   addCommands(root, program, '', names, new Set(words));
-  root.parse(words);
+  // tab matches typed words against canonical names, so `vm rm` must read as `vm delete`.
+  root.parse([...path, ...words.slice(path.length)]);
 }
 
 /** The subcommand words at the start of `words`, resolved through aliases to real names. */
@@ -67,7 +68,13 @@ function commandPath(program: Command, words: string[]): string[] {
   return path;
 }
 
-function addCommands(root: RootCommand, cmd: Command, prefix: string, names: Map<Kind, string[]>, typed: Set<string>): void {
+function addCommands(
+  root: RootCommand,
+  cmd: Command,
+  prefix: string,
+  names: Map<Kind, string[]>,
+  typed: Set<string>,
+): void {
   for (const sub of cmd.commands) {
     if ((sub as unknown as { _hidden?: boolean })._hidden) continue;
     const path = prefix ? `${prefix} ${sub.name()}` : sub.name();
@@ -110,8 +117,16 @@ async function fetchNames(kinds: Set<Kind>): Promise<Map<Kind, string[]>> {
     const client = await DaemonClient.connect(layout, { autostart: false });
     try {
       if (kinds.has('vm')) names.set('vm', (await client.call('vm.names', {})).names);
-      if (kinds.has('image')) names.set('image', (await client.call('image.list', {})).images.map((i) => i.name));
-      if (kinds.has('kernel')) names.set('kernel', (await client.call('kernel.list', {})).kernels.map((k) => k.name));
+      if (kinds.has('image'))
+        names.set(
+          'image',
+          (await client.call('image.list', {})).images.map((i) => i.name),
+        );
+      if (kinds.has('kernel'))
+        names.set(
+          'kernel',
+          (await client.call('kernel.list', {})).kernels.map((k) => k.name),
+        );
     } finally {
       client.close();
     }

@@ -39,8 +39,13 @@ export async function startDaemon(layout: Layout): Promise<void> {
     } catch (err) {
       if (!isAbsent(err)) throw err;
     }
-    if (exit && exit.code !== EXIT_ALREADY_RUNNING) throw await startFailure(layout, `bangerd exited with code ${exit.code}`);
-    if (Date.now() > deadline) throw await startFailure(layout, `bangerd did not open ${layout.socket} within ${READY_TIMEOUT_MS / 1000} s`);
+    if (exit && exit.code !== EXIT_ALREADY_RUNNING)
+      throw await startFailure(layout, `bangerd exited with code ${exit.code}`);
+    if (Date.now() > deadline)
+      throw await startFailure(
+        layout,
+        `bangerd did not open ${layout.socket} within ${READY_TIMEOUT_MS / 1000} s`,
+      );
     await new Promise((r) => setTimeout(r, 15));
   }
 }
@@ -49,7 +54,8 @@ async function startFailure(layout: Layout, what: string): Promise<BangerError> 
   const log = await readFile(layout.daemonLog, 'utf8').catch(() => '');
   // The daemon writes a plain "bangerd: ..." line on stderr for start-up errors: prefer it.
   const plain = log.split('\n').filter((l) => l.startsWith('bangerd: ') || l.startsWith('  '));
-  const reason = plain.length > 0 ? tailLines(plain.join('\n'), 2).replace(/^bangerd: /, '') : tailLines(log, 3);
+  const reason =
+    plain.length > 0 ? tailLines(plain.join('\n'), 2).replace(/^bangerd: /, '') : tailLines(log, 3);
   return new BangerError(ErrorCode.DaemonUnavailable, `${what}${reason ? `: ${reason}` : ''}`, {
     hint: `see ${layout.daemonLog}`,
   });

@@ -1,6 +1,7 @@
 // Parsers for flag values, run by commander while it parses: a bad value is a usage error
 // (exit 2) naming the flag, before any command starts the daemon.
 import { SizeError, parseMemoryMiB, parseSize } from '../config/size.js';
+import { isValidName, nameProblem } from '../config/names.js';
 import { UsageError } from '../errors.js';
 
 type Parse<T> = (value: string) => T;
@@ -47,14 +48,9 @@ export function positiveIntValue(flag: string, example: string): Parse<number> {
   };
 }
 
-// VM and image names become hostnames and directory names: DNS labels, as the config demands.
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-export function nameValue(what: string): Parse<string> {
+export function nameValue(what: string, flag?: string): Parse<string> {
   return (value) => {
-    if (DNS_LABEL.test(value)) return value;
-    throw new UsageError(
-      `${JSON.stringify(value)} is not a valid ${what} name: use lowercase letters, digits and hyphens (at most 63, no leading or trailing hyphen)`,
-    );
+    if (isValidName(value)) return value;
+    throw new UsageError(`${flag ? `${flag}: ` : ''}${nameProblem(what, value)}`);
   };
 }

@@ -5,6 +5,11 @@ import { buildProgram } from './program.js';
 
 /** Exit codes: 0 ok, 1 error, 2 usage; `vm run/ssh -- cmd` pass the remote code through. */
 async function main(argv: string[]): Promise<number> {
+  // `banger --help | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   if (argv[2] === 'complete' && argv[3] === '--') {
     const { complete } = await import('./complete.js');
@@ -34,8 +39,11 @@ function report(err: unknown): number {
   }
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`banger: internal error: ${message}\n`);
-  process.stderr.write(pc.dim('  this is a bug in banger; rerun with BANGER_DEBUG=1 for the stack\n'));
-  if (process.env.BANGER_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.stderr.write(
+    pc.dim('  this is a bug in banger; rerun with BANGER_DEBUG=1 for the stack\n'),
+  );
+  if (process.env.BANGER_DEBUG && err instanceof Error && err.stack)
+    process.stderr.write(`${err.stack}\n`);
   return 1;
 }
 

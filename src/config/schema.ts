@@ -2,6 +2,7 @@
 // a typo or a bad value fails at load with the key named, never later inside a VM operation.
 import { z } from 'zod';
 import { GiB, SizeError, formatSize, parseMemoryMiB, parseSize } from './size.js';
+import { isValidName, nameProblem } from './names.js';
 
 export const DEFAULT_IMAGE_NAME = 'debian-bookworm';
 export const DEFAULT_SUBNET = '172.30.0.0/24';
@@ -120,13 +121,11 @@ function size(parse: (v: string | number) => number, min: number, show: (n: numb
   });
 }
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PROGRAM_NAME = /^[A-Za-z0-9._+-]+$/;
 const BRIDGE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
 function imageNameProblem(name: string): string | undefined {
-  if (DNS_LABEL.test(name)) return undefined;
-  return `${JSON.stringify(name)} is not a valid image name; use lowercase letters, digits and hyphens (at most 63, no leading or trailing hyphen)`;
+  return isValidName(name) ? undefined : nameProblem('image', name);
 }
 
 function programProblem(path: string): string | undefined {

@@ -16,11 +16,18 @@ export class DaemonLock {
       db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since TEXT NOT NULL)');
       db.exec('BEGIN EXCLUSIVE');
       db.prepare('DELETE FROM holder').run();
-      db.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(process.pid, new Date().toISOString());
+      db.prepare('INSERT INTO holder (pid, since) VALUES (?, ?)').run(
+        process.pid,
+        new Date().toISOString(),
+      );
       return new DaemonLock(db);
     } catch (err) {
       db.close();
-      if (err instanceof Error && 'code' in err && (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED'))
+      if (
+        err instanceof Error &&
+        'code' in err &&
+        (err.code === 'SQLITE_BUSY' || err.code === 'SQLITE_LOCKED')
+      )
         throw new BangerError(ErrorCode.DaemonRunning, `another bangerd holds ${path}`, {
           hint: 'run "banger daemon status" to see it, or "banger daemon stop" to stop it',
           cause: err,

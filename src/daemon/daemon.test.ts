@@ -26,7 +26,11 @@ async function withLayout(fn: (layout: Layout, dir: string) => Promise<void>) {
   }
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 test('open acquires everything; close releases it and is idempotent under concurrency', () =>
   withLayout(async (layout) => {
@@ -35,7 +39,13 @@ test('open acquires everything; close releases it and is idempotent under concur
     assert.equal(((await stat(layout.runtimeDir)).mode & 0o777).toString(8), '700');
     assert.ok(await exists(layout.pidFile));
     assert.throws(() => DaemonLock.acquire(layout.daemonLock), /another bangerd holds/);
-    await Promise.all([daemon.close(), daemon.close(), daemon.close(), daemon.close(), daemon.close()]);
+    await Promise.all([
+      daemon.close(),
+      daemon.close(),
+      daemon.close(),
+      daemon.close(),
+      daemon.close(),
+    ]);
     await daemon.closed;
     assert.equal(await exists(layout.socket), false);
     assert.equal(await exists(layout.pidFile), false);

@@ -51,18 +51,27 @@ export class Daemon {
     const { layout, log } = this.opts;
     const { config } = await loadConfig(layout.configFile);
     const kvm = await detectKvm();
-    const vmm: VmmChoice = selectVmm(config.vmm, kvm, which(config.vmm.firecrackerBinary ?? 'firecracker'));
+    const vmm: VmmChoice = selectVmm(
+      config.vmm,
+      kvm,
+      which(config.vmm.firecrackerBinary ?? 'firecracker'),
+    );
 
     await ensurePrivateDir(layout.stateDir);
     this.lock = DaemonLock.acquire(layout.daemonLock);
     this.store = Store.open(layout.database);
-    for (const dir of [layout.vmsDir, layout.imagesDir, layout.kernelsDir]) await mkdir(dir, { recursive: true });
+    for (const dir of [layout.vmsDir, layout.imagesDir, layout.kernelsDir])
+      await mkdir(dir, { recursive: true });
 
     await ensurePrivateDir(layout.runtimeDir);
     if (Buffer.byteLength(layout.socket) > MAX_SOCKET_PATH)
-      throw new BangerError(ErrorCode.Config, `socket path ${layout.socket} is longer than ${MAX_SOCKET_PATH} bytes`, {
-        hint: 'set XDG_RUNTIME_DIR (or XDG_STATE_HOME) to a shorter directory',
-      });
+      throw new BangerError(
+        ErrorCode.Config,
+        `socket path ${layout.socket} is longer than ${MAX_SOCKET_PATH} bytes`,
+        {
+          hint: 'set XDG_RUNTIME_DIR (or XDG_STATE_HOME) to a shorter directory',
+        },
+      );
     // We hold the lock, so any socket file here is a dead daemon's.
     await rm(layout.socket, { force: true });
     this.rpc = new RpcServer(

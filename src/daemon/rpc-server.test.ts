@@ -28,7 +28,13 @@ const echo = defineMethod({
   progress: true,
 });
 const slow = (name: string, onDisconnect: 'cancel' | 'finish') =>
-  defineMethod({ name, params: z.strictObject({}), result: z.object({}), onDisconnect, progress: false });
+  defineMethod({
+    name,
+    params: z.strictObject({}),
+    result: z.object({}),
+    onDisconnect,
+    progress: false,
+  });
 
 const outcomes = new Map<string, string>();
 function waitAndRecord(name: string): Route['handle'] {
@@ -70,10 +76,16 @@ before(async () => {
       'test.fail',
       {
         spec: slow('test.fail', 'finish'),
-        handle: () => Promise.reject(new BangerError(ErrorCode.NotFound, 'vm "x" not found', { hint: 'banger vm ls' })),
+        handle: () =>
+          Promise.reject(
+            new BangerError(ErrorCode.NotFound, 'vm "x" not found', { hint: 'banger vm ls' }),
+          ),
       },
     ],
-    ['test.crash', { spec: slow('test.crash', 'finish'), handle: () => Promise.reject(new TypeError('boom')) }],
+    [
+      'test.crash',
+      { spec: slow('test.crash', 'finish'), handle: () => Promise.reject(new TypeError('boom')) },
+    ],
   ]);
   server = new RpcServer(routes, pino({ level: 'silent' }));
   await server.listen(socketPath);
@@ -84,10 +96,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function client(): Promise<{ conn: MessageConnection; close(): void }> {
+async function client(): Promise<{ conn: MessageConnection; close: () => void }> {
   const socket = connect(socketPath);
   await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  const conn = createMessageConnection(
+    new SocketMessageReader(socket),
+    new SocketMessageWriter(socket),
+  );
   conn.listen();
   return { conn, close: () => (conn.dispose(), socket.destroy()) };
 }
@@ -112,7 +127,9 @@ test('invalid params, unknown methods and handler errors come back structured', 
   assert.match(bad.message, /invalid params for test\.echo: text:/);
   assert.equal((bad.data as { code: string }).code, ErrorCode.InvalidParams);
 
-  const extra = await conn.sendRequest('test.echo', { text: 'a', bogus: 1 }).catch((e: unknown) => e);
+  const extra = await conn
+    .sendRequest('test.echo', { text: 'a', bogus: 1 })
+    .catch((e: unknown) => e);
   assert.ok(extra instanceof ResponseError);
   assert.match(extra.message, /bogus/);
 

@@ -64,7 +64,8 @@ export class RpcServer {
   /** Stops accepting, aborts every in-flight call and waits for each to settle. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const call of this.inflight) call.abort.abort(new BangerError(ErrorCode.Cancelled, 'bangerd is shutting down'));
+    for (const call of this.inflight)
+      call.abort.abort(new BangerError(ErrorCode.Cancelled, 'bangerd is shutting down'));
     await Promise.allSettled([...this.inflight].map((c) => c.done));
     for (const socket of this.sockets) socket.end();
     await Promise.race([closed, delay(2000)]);
@@ -73,12 +74,18 @@ export class RpcServer {
 
   private accept(socket: Socket): void {
     this.sockets.add(socket);
-    const conn = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    const conn = createMessageConnection(
+      new SocketMessageReader(socket),
+      new SocketMessageWriter(socket),
+    );
     const mine = new Set<InFlight>();
     conn.onRequest((method, params, token) => this.dispatch(conn, mine, method, params, token));
     conn.onError(([error]) => {
       // Unparseable framing or JSON: this stream cannot be trusted any more; drop it.
-      this.log.warn({ err: errorMessage(error) }, 'malformed message from client; closing its connection');
+      this.log.warn(
+        { err: errorMessage(error) },
+        'malformed message from client; closing its connection',
+      );
       socket.destroy();
     });
     const gone = () => {
@@ -110,14 +117,20 @@ export class RpcServer {
         RpcErrorCode.MethodNotFound,
       );
     const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort(new BangerError(ErrorCode.Cancelled, 'cancelled by the client')));
+    token.onCancellationRequested(() =>
+      abort.abort(new BangerError(ErrorCode.Cancelled, 'cancelled by the client')),
+    );
     const run = async () => {
       const { params, progressToken } = splitProgressToken(route.spec, rawParams);
       const ctx: CallContext = {
         signal: abort.signal,
         progress: (stage, detail) => {
           if (progressToken === undefined) return;
-          const note: ProgressParams = { token: progressToken, stage, ...(detail ? { detail } : {}) };
+          const note: ProgressParams = {
+            token: progressToken,
+            stage,
+            ...(detail ? { detail } : {}),
+          };
           conn.sendNotification(PROGRESS_NOTIFICATION, note).catch(() => undefined);
         },
       };
@@ -140,8 +153,12 @@ export class RpcServer {
   }
 }
 
-function splitProgressToken(spec: MethodSpec, raw: unknown): { params: unknown; progressToken?: string } {
-  if (!spec.progress || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { params: raw };
+function splitProgressToken(
+  spec: MethodSpec,
+  raw: unknown,
+): { params: unknown; progressToken?: string } {
+  if (!spec.progress || raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    return { params: raw };
   const { progressToken, ...params } = raw as Record<string, unknown>;
   return typeof progressToken === 'string' ? { params, progressToken } : { params };
 }
@@ -150,7 +167,10 @@ function toResponseError(err: unknown, code?: number): ResponseError<RpcErrorDat
   if (err instanceof BangerError) {
     const data: RpcErrorData = { code: err.code, ...(err.hint ? { hint: err.hint } : {}) };
     const rpcCode =
-      code ?? (err.code === ErrorCode.InvalidParams ? RpcErrorCode.InvalidParams : RpcErrorCode.Application);
+      code ??
+      (err.code === ErrorCode.InvalidParams
+        ? RpcErrorCode.InvalidParams
+        : RpcErrorCode.Application);
     return new ResponseError(rpcCode, err.message, data);
   }
   return new ResponseError(RpcErrorCode.Internal, `internal error: ${errorMessage(err)}`, {

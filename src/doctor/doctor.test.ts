@@ -78,7 +78,10 @@ test('a tool on PATH reports its version line; a missing one fails naming its pa
   assert.equal(found.verdict, 'ok');
   assert.match(found.detail, /^QEMU emulator version 9\.9\.9 \(.*qemu-system-x86_64\)$/);
 
-  const mmdebstrap = { ...TOOLS.find((t) => t.name === 'mmdebstrap')!, name: 'mmdebstrap-absent-for-test' };
+  const mmdebstrap = {
+    ...TOOLS.find((t) => t.name === 'mmdebstrap')!,
+    name: 'mmdebstrap-absent-for-test',
+  };
   const missing = await checkTool(mmdebstrap, realRunner, bin);
   assert.equal(missing.verdict, 'fail');
   assert.deepEqual(missing.packages, ['mmdebstrap']);
@@ -86,14 +89,27 @@ test('a tool on PATH reports its version line; a missing one fails naming its pa
   assert.deepEqual(missingPackages([found, missing, missing]), ['mmdebstrap']);
 
   const fc = TOOLS.find((t) => t.name === 'firecracker')!;
-  assert.equal((await checkTool({ ...fc, name: 'firecracker-absent' }, realRunner, bin)).verdict, 'ok', 'firecracker is optional');
+  assert.equal(
+    (await checkTool({ ...fc, name: 'firecracker-absent' }, realRunner, bin)).verdict,
+    'ok',
+    'firecracker is optional',
+  );
 });
 
 test('the full doctor reports config provenance, a bad config, and the default image', async () => {
-  const layout = resolveLayout({ HOME: dir, XDG_CONFIG_HOME: join(dir, 'cfg'), XDG_STATE_HOME: join(dir, 'st'), XDG_RUNTIME_DIR: join(dir, 'rt') });
+  const layout = resolveLayout({
+    HOME: dir,
+    XDG_CONFIG_HOME: join(dir, 'cfg'),
+    XDG_STATE_HOME: join(dir, 'st'),
+    XDG_RUNTIME_DIR: join(dir, 'rt'),
+  });
   await mkdir(layout.configDir, { recursive: true });
   await writeFile(layout.configFile, '[vm_defaults]\nvcpu = 3\n');
-  const results = await runDoctor({ layout, runner: realRunner, localImages: () => Promise.resolve(['debian-bookworm']) });
+  const results = await runDoctor({
+    layout,
+    runner: realRunner,
+    localImages: () => Promise.resolve(['debian-bookworm']),
+  });
   const byName = new Map(results.map((r) => [r.name, r]));
   assert.match(byName.get('vm defaults')!.detail, /vcpu 3 \(config\)/);
   assert.ok(byName.get('vm defaults')!.detail.includes(layout.configFile));
@@ -101,12 +117,20 @@ test('the full doctor reports config provenance, a bad config, and the default i
   for (const t of TOOLS) assert.ok(byName.has(t.name), t.name);
 
   await writeFile(layout.configFile, '[vmm]\naccel = "warp"\n');
-  const bad = await runDoctor({ layout, runner: realRunner, localImages: () => Promise.resolve([]) });
+  const bad = await runDoctor({
+    layout,
+    runner: realRunner,
+    localImages: () => Promise.resolve([]),
+  });
   const config = bad.find((r) => r.name === 'config')!;
   assert.equal(config.verdict, 'fail');
   assert.match(config.detail, /vmm\.accel/);
 
   await writeFile(layout.configFile, '');
-  const noImage = await runDoctor({ layout, runner: realRunner, localImages: () => Promise.reject(new Error('daemon down')) });
+  const noImage = await runDoctor({
+    layout,
+    runner: realRunner,
+    localImages: () => Promise.reject(new Error('daemon down')),
+  });
   assert.equal(noImage.find((r) => r.name === 'bangerd')?.verdict, 'fail');
 });

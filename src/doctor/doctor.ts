@@ -24,7 +24,11 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   const root = deps.root ?? '/';
   const results: CheckResult[] = [checkNode(), await checkKvm(root)];
   results.push(...(await Promise.all(TOOLS.map((t) => checkTool(t, deps.runner, deps.pathEnv)))));
-  results.push(await checkTun(root), await checkDeviceMapper(root), await checkDisk(deps.layout.stateDir));
+  results.push(
+    await checkTun(root),
+    await checkDeviceMapper(root),
+    await checkDisk(deps.layout.stateDir),
+  );
   results.push(...(await configChecks(deps)));
   return results;
 }
@@ -35,11 +39,24 @@ async function configChecks(deps: DoctorDeps): Promise<CheckResult[]> {
   try {
     loaded = await loadConfig(layout.configFile);
   } catch (err) {
-    return [{ name: 'config', verdict: 'fail', detail: errorMessage(err), fix: `fix ${layout.configFile}` }];
+    return [
+      {
+        name: 'config',
+        verdict: 'fail',
+        detail: errorMessage(err),
+        fix: `fix ${layout.configFile}`,
+      },
+    ];
   }
   const { config, exists } = loaded;
   const results: CheckResult[] = [
-    { name: 'config', verdict: 'ok', detail: exists ? layout.configFile : `none (defaults); create ${layout.configFile} to override` },
+    {
+      name: 'config',
+      verdict: 'ok',
+      detail: exists
+        ? layout.configFile
+        : `none (defaults); create ${layout.configFile} to override`,
+    },
     {
       name: 'vm defaults',
       verdict: 'ok',
@@ -48,10 +65,23 @@ async function configChecks(deps: DoctorDeps): Promise<CheckResult[]> {
   ];
   try {
     const kvm = await detectKvm(deps.root ?? '/');
-    const vmm = selectVmm(config.vmm, kvm, which(config.vmm.firecrackerBinary ?? 'firecracker', deps.pathEnv));
-    results.push({ name: 'vmm', verdict: 'ok', detail: `${vmm.driver}/${vmm.accel} (${vmm.reason})` });
+    const vmm = selectVmm(
+      config.vmm,
+      kvm,
+      which(config.vmm.firecrackerBinary ?? 'firecracker', deps.pathEnv),
+    );
+    results.push({
+      name: 'vmm',
+      verdict: 'ok',
+      detail: `${vmm.driver}/${vmm.accel} (${vmm.reason})`,
+    });
   } catch (err) {
-    results.push({ name: 'vmm', verdict: 'fail', detail: errorMessage(err), fix: `fix [vmm] in ${layout.configFile}` });
+    results.push({
+      name: 'vmm',
+      verdict: 'fail',
+      detail: errorMessage(err),
+      fix: `fix [vmm] in ${layout.configFile}`,
+    });
   }
   results.push(await defaultImageCheck(deps, config.defaultImageName));
   return results;
@@ -63,7 +93,12 @@ async function defaultImageCheck(deps: DoctorDeps, name: string): Promise<CheckR
   try {
     local = await deps.localImages();
   } catch (err) {
-    return { name: 'bangerd', verdict: 'fail', detail: errorMessage(err), fix: `see ${deps.layout.daemonLog}` };
+    return {
+      name: 'bangerd',
+      verdict: 'fail',
+      detail: errorMessage(err),
+      fix: `see ${deps.layout.daemonLog}`,
+    };
   }
   if (local.includes(name)) return { name: check, verdict: 'ok', detail: 'local' };
   return {

@@ -12,7 +12,12 @@ export function checkNode(version = process.versions.node): CheckResult {
   const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
   return ok
     ? { name: 'node', verdict: 'ok', detail: `v${version}` }
-    : { name: 'node', verdict: 'fail', detail: `v${version} is too old`, fix: `install Node.js ${MIN_NODE.join('.')} or newer` };
+    : {
+        name: 'node',
+        verdict: 'fail',
+        detail: `v${version} is too old`,
+        fix: `install Node.js ${MIN_NODE.join('.')} or newer`,
+      };
 }
 
 export async function checkKvm(root = '/'): Promise<CheckResult> {
@@ -50,7 +55,8 @@ export async function checkDeviceMapper(root = '/'): Promise<CheckResult> {
     return {
       name: 'device-mapper',
       verdict: 'warn',
-      detail: 'not available: firecracker system disks fall back to sparse copies (qemu is unaffected)',
+      detail:
+        'not available: firecracker system disks fall back to sparse copies (qemu is unaffected)',
       fix: 'modprobe dm_mod',
     };
   }
@@ -64,12 +70,27 @@ export async function checkDisk(stateDir: string): Promise<CheckResult> {
       const free = await freeBytes(dir);
       const detail = `${formatSize(free)} free in ${dir}`;
       if (free < 2 * GiB)
-        return { name: 'disk', verdict: 'fail', detail, fix: 'free space: an image needs ~1.5G and each VM its work disk' };
+        return {
+          name: 'disk',
+          verdict: 'fail',
+          detail,
+          fix: 'free space: an image needs ~1.5G and each VM its work disk',
+        };
       if (free < 10 * GiB)
-        return { name: 'disk', verdict: 'warn', detail, fix: 'an image needs ~1.5G and each VM its work disk' };
+        return {
+          name: 'disk',
+          verdict: 'warn',
+          detail,
+          fix: 'an image needs ~1.5G and each VM its work disk',
+        };
       return { name: 'disk', verdict: 'ok', detail };
     } catch {
-      if (dir === dirname(dir)) return { name: 'disk', verdict: 'warn', detail: `cannot measure free space for ${stateDir}` };
+      if (dir === dirname(dir))
+        return {
+          name: 'disk',
+          verdict: 'warn',
+          detail: `cannot measure free space for ${stateDir}`,
+        };
       dir = dirname(dir);
     }
   }

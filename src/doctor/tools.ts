@@ -13,12 +13,33 @@ export interface Tool {
 }
 
 export const TOOLS: readonly Tool[] = [
-  { name: 'qemu-system-x86_64', package: 'qemu-system-x86', purpose: 'runs the VMs', versionArgs: ['--version'] },
-  { name: 'qemu-img', package: 'qemu-utils', purpose: 'makes copy-on-write system disks', versionArgs: ['--version'] },
-  { name: 'firecracker', package: '', purpose: 'alternative VMM on KVM hosts', versionArgs: ['--version'], optional: true },
+  {
+    name: 'qemu-system-x86_64',
+    package: 'qemu-system-x86',
+    purpose: 'runs the VMs',
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'qemu-img',
+    package: 'qemu-utils',
+    purpose: 'makes copy-on-write system disks',
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'firecracker',
+    package: '',
+    purpose: 'alternative VMM on KVM hosts',
+    versionArgs: ['--version'],
+    optional: true,
+  },
   { name: 'mkfs.ext4', package: 'e2fsprogs', purpose: 'builds image and work disks' },
   { name: 'debugfs', package: 'e2fsprogs', purpose: 'writes files into disks without mounting' },
-  { name: 'mmdebstrap', package: 'mmdebstrap', purpose: 'builds the golden image', versionArgs: ['--version'] },
+  {
+    name: 'mmdebstrap',
+    package: 'mmdebstrap',
+    purpose: 'builds the golden image',
+    versionArgs: ['--version'],
+  },
   { name: 'busybox', package: 'busybox-static', purpose: 'initramfs of the golden image' },
   { name: 'zstd', package: 'zstd', purpose: 'image bundles', versionArgs: ['--version'] },
   { name: 'ssh', package: 'openssh-client', purpose: 'talks to the guests', versionArgs: ['-V'] },
@@ -27,11 +48,19 @@ export const TOOLS: readonly Tool[] = [
   { name: 'ip', package: 'iproute2', purpose: 'tap networking', versionArgs: ['-V'] },
 ];
 
-export async function checkTool(tool: Tool, runner: Runner, pathEnv?: string): Promise<CheckResult> {
+export async function checkTool(
+  tool: Tool,
+  runner: Runner,
+  pathEnv?: string,
+): Promise<CheckResult> {
   const path = which(tool.name, pathEnv);
   if (!path) {
     if (tool.optional)
-      return { name: tool.name, verdict: 'ok', detail: `not installed (optional: ${tool.purpose})` };
+      return {
+        name: tool.name,
+        verdict: 'ok',
+        detail: `not installed (optional: ${tool.purpose})`,
+      };
     return {
       name: tool.name,
       verdict: 'fail',
@@ -41,8 +70,11 @@ export async function checkTool(tool: Tool, runner: Runner, pathEnv?: string): P
     };
   }
   if (!tool.versionArgs) return { name: tool.name, verdict: 'ok', detail: path };
-  const result = await runner.run(path, tool.versionArgs, { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+  const result = await runner
+    .run(path, tool.versionArgs, { allowFailure: true, timeoutMs: 5000 })
+    .catch(() => undefined);
   // ssh -V prints on stderr; everything else on stdout.
-  const first = `${result?.stdout ?? ''}\n${result?.stderr ?? ''}`.split('\n').find((l) => l.trim()) ?? '';
+  const first =
+    `${result?.stdout ?? ''}\n${result?.stderr ?? ''}`.split('\n').find((l) => l.trim()) ?? '';
   return { name: tool.name, verdict: 'ok', detail: first ? `${first.trim()} (${path})` : path };
 }

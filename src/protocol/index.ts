@@ -4,7 +4,15 @@ import { kernelList } from './kernel.js';
 import type { ParamsOf, ResultOf } from './method.js';
 import { vmList, vmNames } from './vm.js';
 
-const all = [daemonPing, daemonStatus, daemonShutdown, vmList, vmNames, imageList, kernelList] as const;
+const all = [
+  daemonPing,
+  daemonStatus,
+  daemonShutdown,
+  vmList,
+  vmNames,
+  imageList,
+  kernelList,
+] as const;
 
 export type AnyMethod = (typeof all)[number];
 export type MethodName = AnyMethod['name'];

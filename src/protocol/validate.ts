@@ -18,7 +18,9 @@ export function parseParams(spec: MethodSpec, raw: unknown): unknown {
     throw new BangerError(
       ErrorCode.InvalidParams,
       `invalid params for ${spec.name}: ${describeZodError(parsed.error)}`,
-      { hint: 'the CLI and the daemon may be different versions: run "banger daemon stop" and retry' },
+      {
+        hint: 'the CLI and the daemon may be different versions: run "banger daemon stop" and retry',
+      },
     );
   return parsed.data;
 }

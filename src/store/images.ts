@@ -53,7 +53,9 @@ export class ImageRepository {
   }
 
   findByName(name: string): ImageRecord | undefined {
-    const row = this.db.prepare<[string], ImageRow>('SELECT * FROM images WHERE name = ?').get(name);
+    const row = this.db
+      .prepare<[string], ImageRow>('SELECT * FROM images WHERE name = ?')
+      .get(name);
     return row ? fromRow(row) : undefined;
   }
 

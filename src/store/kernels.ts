@@ -47,14 +47,18 @@ export class KernelRepository {
   }
 
   findByName(name: string): KernelRecord | undefined {
-    const row = this.db.prepare<[string], KernelRow>('SELECT * FROM kernels WHERE name = ?').get(name);
+    const row = this.db
+      .prepare<[string], KernelRow>('SELECT * FROM kernels WHERE name = ?')
+      .get(name);
     return row ? fromRow(row) : undefined;
   }
 
   /** Names of the images that reference this kernel: `kernel rm` refuses while any do. */
   usedBy(kernelId: string): string[] {
     return this.db
-      .prepare<[string], { name: string }>('SELECT name FROM images WHERE kernel_id = ? ORDER BY name')
+      .prepare<[string], { name: string }>(
+        'SELECT name FROM images WHERE kernel_id = ? ORDER BY name',
+      )
       .all(kernelId)
       .map((r) => r.name);
   }

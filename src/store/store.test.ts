@@ -54,17 +54,46 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
   tempDb((path) => {
     const store = Store.open(path);
     store.kernels.insert({
-      id: 'k1', name: 'debian-bookworm-cloud', version: '6.1', source: 'build', dir: '/k',
-      kernelFile: '/k/vmlinux', initrdFile: '/k/initrd', modulesDir: null, sha256: 'ab', createdAt: now,
+      id: 'k1',
+      name: 'debian-bookworm-cloud',
+      version: '6.1',
+      source: 'build',
+      dir: '/k',
+      kernelFile: '/k/vmlinux',
+      initrdFile: '/k/initrd',
+      modulesDir: null,
+      sha256: 'ab',
+      createdAt: now,
     });
     store.images.insert({
-      id: 'i1', name: 'debian-bookworm', managed: true, distro: 'debian', arch: 'x86_64', description: '',
-      source: 'build', dir: '/i', rootfsFile: '/i/rootfs.ext4', sizeBytes: 1 << 30, kernelId: 'k1', createdAt: now,
+      id: 'i1',
+      name: 'debian-bookworm',
+      managed: true,
+      distro: 'debian',
+      arch: 'x86_64',
+      description: '',
+      source: 'build',
+      dir: '/i',
+      rootfsFile: '/i/rootfs.ext4',
+      sizeBytes: 1 << 30,
+      kernelId: 'k1',
+      createdAt: now,
     });
     store.vms.insert({
-      id: 'abcdef', name: 'blue-fox', imageId: 'i1', state: 'created', vcpu: 2, memoryMiB: 1024,
-      diskBytes: 8 << 30, networkMode: 'user', nat: false, guestIp: null, dir: '/v', lastError: null,
-      createdAt: now, updatedAt: now,
+      id: 'abcdef',
+      name: 'blue-fox',
+      imageId: 'i1',
+      state: 'created',
+      vcpu: 2,
+      memoryMiB: 1024,
+      diskBytes: 8 << 30,
+      networkMode: 'user',
+      nat: false,
+      guestIp: null,
+      dir: '/v',
+      lastError: null,
+      createdAt: now,
+      updatedAt: now,
     });
     assert.deepEqual(store.vms.names(), ['blue-fox']);
     assert.equal(store.vms.find('blue-fox')?.id, 'abcdef');
@@ -75,7 +104,10 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
     store.vms.setState('abcdef', 'error', 'qemu exited', new Date(now));
     assert.equal(store.vms.find('blue-fox')?.lastError, 'qemu exited');
     assert.throws(() => store.images.delete('i1'), /FOREIGN KEY/, 'an image in use cannot go');
-    assert.throws(() => store.vms.insert({ ...store.vms.find('blue-fox')!, id: 'other' }), /UNIQUE/);
+    assert.throws(
+      () => store.vms.insert({ ...store.vms.find('blue-fox')!, id: 'other' }),
+      /UNIQUE/,
+    );
     store.vms.delete('abcdef');
     store.images.delete('i1');
     store.kernels.delete('k1');

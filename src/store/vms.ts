@@ -58,11 +58,17 @@ export class VmRepository {
   constructor(private readonly db: Db) {}
 
   list(): VmRecord[] {
-    return this.db.prepare<[], VmRow>('SELECT * FROM vms ORDER BY created_at, name').all().map(fromRow);
+    return this.db
+      .prepare<[], VmRow>('SELECT * FROM vms ORDER BY created_at, name')
+      .all()
+      .map(fromRow);
   }
 
   names(): string[] {
-    return this.db.prepare<[], { name: string }>('SELECT name FROM vms ORDER BY name').all().map((r) => r.name);
+    return this.db
+      .prepare<[], { name: string }>('SELECT name FROM vms ORDER BY name')
+      .all()
+      .map((r) => r.name);
   }
 
   /** By exact name, else by id or unique id prefix (as the reference's vm refs resolve). */

@@ -36,7 +36,8 @@ export async function detectKvm(root = '/'): Promise<KvmStatus> {
     if (pvm)
       return {
         usable: false,
-        detail: 'only the paravirtual kvm_pvm module is loaded; stock kernels hang on it — TCG emulation, slow',
+        detail:
+          'only the paravirtual kvm_pvm module is loaded; stock kernels hang on it — TCG emulation, slow',
       };
     return { usable: false, detail: 'no kvm_intel or kvm_amd module loaded — TCG emulation, slow' };
   }

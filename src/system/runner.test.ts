@@ -15,8 +15,14 @@ test('a failed program is reported with its command line and stderr tail', async
 });
 
 test('a missing program, a timeout and allowFailure', async () => {
-  await assert.rejects(realRunner.run('banger-no-such-program', []), /banger-no-such-program .*ENOENT/);
-  await assert.rejects(realRunner.run('sleep', ['5'], { timeoutMs: 100 }), /timed out after 100 ms/);
+  await assert.rejects(
+    realRunner.run('banger-no-such-program', []),
+    /banger-no-such-program .*ENOENT/,
+  );
+  await assert.rejects(
+    realRunner.run('sleep', ['5'], { timeoutMs: 100 }),
+    /timed out after 100 ms/,
+  );
   const r = await realRunner.run('sh', ['-c', 'echo out; exit 3'], { allowFailure: true });
   assert.deepEqual([r.exitCode, r.stdout], [3, 'out\n']);
   const input = await realRunner.run('cat', [], { input: 'piped' });
@@ -24,6 +30,9 @@ test('a missing program, a timeout and allowFailure', async () => {
 });
 
 test('formatCommand quotes only what a shell would need quoted', () => {
-  assert.equal(formatCommand('apt-get', ['install', '-y', 'qemu-utils']), 'apt-get install -y qemu-utils');
+  assert.equal(
+    formatCommand('apt-get', ['install', '-y', 'qemu-utils']),
+    'apt-get install -y qemu-utils',
+  );
   assert.equal(formatCommand('sh', ['-c', "echo 'a b'"]), `sh -c 'echo '\\''a b'\\'''`);
 });

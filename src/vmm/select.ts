@@ -26,18 +26,30 @@ export function selectVmm(
   firecrackerPath: string | undefined,
 ): VmmChoice {
   if (pref.accel === 'kvm' && !kvm.usable)
-    throw new BangerError(ErrorCode.Config, `vmm.accel is "kvm" but KVM is not usable: ${kvm.detail}`, {
-      hint: 'set vmm.accel = "auto" (or "tcg") in config.toml, or run "banger doctor"',
-    });
+    throw new BangerError(
+      ErrorCode.Config,
+      `vmm.accel is "kvm" but KVM is not usable: ${kvm.detail}`,
+      {
+        hint: 'set vmm.accel = "auto" (or "tcg") in config.toml, or run "banger doctor"',
+      },
+    );
   if (pref.driver === 'firecracker') {
     if (!firecrackerPath)
-      throw new BangerError(ErrorCode.Config, 'vmm.driver is "firecracker" but no firecracker binary was found', {
-        hint: 'install firecracker or set vmm.firecracker_binary, or use vmm.driver = "auto"',
-      });
+      throw new BangerError(
+        ErrorCode.Config,
+        'vmm.driver is "firecracker" but no firecracker binary was found',
+        {
+          hint: 'install firecracker or set vmm.firecracker_binary, or use vmm.driver = "auto"',
+        },
+      );
     if (!kvm.usable || pref.accel === 'tcg')
-      throw new BangerError(ErrorCode.Config, `vmm.driver is "firecracker", which needs KVM: ${kvm.detail}`, {
-        hint: 'use vmm.driver = "auto" or "qemu" on this host',
-      });
+      throw new BangerError(
+        ErrorCode.Config,
+        `vmm.driver is "firecracker", which needs KVM: ${kvm.detail}`,
+        {
+          hint: 'use vmm.driver = "auto" or "qemu" on this host',
+        },
+      );
     return { driver: 'firecracker', accel: 'kvm', reason: 'configured' };
   }
   const accel: Accel = pref.accel === 'auto' ? (kvm.usable ? 'kvm' : 'tcg') : pref.accel;

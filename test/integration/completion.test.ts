@@ -6,7 +6,11 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { CLI, daemonPids, makeSandbox, type Sandbox } from '../helpers/sandbox.js';
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('shell completion', () => {
   let sb: Sandbox;
@@ -39,8 +43,11 @@ describe('shell completion', () => {
   test('without a daemon: subcommands complete, no names, and no daemon is started', async () => {
     const groups = await sb.cli(['complete', '--', 'vm', '']);
     assert.equal(groups.exitCode, 0);
-    const words = String(groups.stdout).split('\n').map((l) => l.split('\t')[0]);
-    for (const verb of ['run', 'create', 'start', 'stop', 'list', 'ssh', 'session', 'workspace']) assert.ok(words.includes(verb), verb);
+    const words = String(groups.stdout)
+      .split('\n')
+      .map((l) => l.split('\t')[0]);
+    for (const verb of ['run', 'create', 'start', 'stop', 'list', 'ssh', 'session', 'workspace'])
+      assert.ok(words.includes(verb), verb);
 
     const names = await sb.cli(['complete', '--', 'vm', 'start', '']);
     assert.equal(names.exitCode, 0);
@@ -57,7 +64,11 @@ describe('shell completion', () => {
     const variadic = await sb.cli(['complete', '--', 'vm', 'stop', 'blue-fox', '']);
     assert.deepEqual(candidates(String(variadic.stdout)), ['red-owl']);
     const prefix = await sb.cli(['complete', '--', 'vm', 'rm', 're']);
-    assert.deepEqual(candidates(String(prefix.stdout)), ['red-owl'], 'aliases resolve to their command');
+    assert.deepEqual(
+      candidates(String(prefix.stdout)),
+      ['red-owl'],
+      'aliases resolve to their command',
+    );
   });
 
   test('bash really completes "banger vm start <TAB>" through the generated script', async () => {
@@ -67,14 +78,20 @@ describe('shell completion', () => {
     const script = String((await sb.cli(['completion', 'bash'])).stdout);
     const fn = /complete -F (\S+) banger/.exec(script)?.[1];
     assert.ok(fn);
-    const driver = `${script}
+    // The generated script relies on bash-completion's _get_comp_words_by_ref, as users' shells do.
+    const driver = `source /usr/share/bash-completion/bash_completion
+${script}
 COMP_WORDS=(banger vm start "")
 COMP_CWORD=3
 COMP_LINE="banger vm start "
 COMP_POINT=\${#COMP_LINE}
-${fn} banger "" start
+${fn} banger "" start 2>/dev/null
 printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const r = await execa('bash', ['-c', driver], { env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` }, extendEnv: false, reject: false });
+    const r = await execa('bash', ['-c', driver], {
+      env: { ...sb.env, PATH: `${bin}:${sb.env.PATH}` },
+      extendEnv: false,
+      reject: false,
+    });
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n').filter(Boolean).sort(), ['blue-fox', 'red-owl']);
   });
@@ -92,7 +109,9 @@ function candidates(out: string): string[] {
 function seedVms(path: string, names: string[]): void {
   const db = new Database(path);
   const now = new Date().toISOString();
-  db.prepare(`INSERT OR IGNORE INTO images (id, name, dir, rootfs_file, created_at) VALUES ('i1', 'img', '/i', '/i/r', ?)`).run(now);
+  db.prepare(
+    `INSERT OR IGNORE INTO images (id, name, dir, rootfs_file, created_at) VALUES ('i1', 'img', '/i', '/i/r', ?)`,
+  ).run(now);
   for (const name of names)
     db.prepare(
       `INSERT OR IGNORE INTO vms (id, name, image_id, state, vcpu, memory_mib, disk_bytes, dir, created_at, updated_at)

@@ -30,7 +30,10 @@ describe('bangerd as a process', () => {
     assert.match(out, /version:\s+\d+\.\d+\.\d+/);
     assert.match(out, /vmm:\s+(qemu|firecracker)\/(kvm|tcg)/);
 
-    const json = JSON.parse(String((await sb.cli(['daemon', 'status', '--json'])).stdout)) as { pid: number; running: boolean };
+    const json = JSON.parse(String((await sb.cli(['daemon', 'status', '--json'])).stdout)) as {
+      pid: number;
+      running: boolean;
+    };
     assert.equal(json.pid, pid);
     assert.equal(json.running, true);
   });
@@ -44,13 +47,22 @@ describe('bangerd as a process', () => {
 
   test('a malformed request gets a structured error and the daemon stays up', async () => {
     const pid = await sb.daemonPid();
-    const reply = await rawRequest(sb.layout.socket, { jsonrpc: '2.0', id: 7, method: 'vm.list', params: { bogus: true } });
+    const reply = await rawRequest(sb.layout.socket, {
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'vm.list',
+      params: { bogus: true },
+    });
     assert.equal(reply.id, 7);
     assert.equal(reply.error?.code, -32602);
     assert.equal(reply.error?.data?.code, 'INVALID_PARAMS');
     assert.match(reply.error?.message ?? '', /bogus/);
 
-    const unknown = await rawRequest(sb.layout.socket, { jsonrpc: '2.0', id: 8, method: 'vm.explode' });
+    const unknown = await rawRequest(sb.layout.socket, {
+      jsonrpc: '2.0',
+      id: 8,
+      method: 'vm.explode',
+    });
     assert.equal(unknown.error?.code, -32601);
 
     await rawBytes(sb.layout.socket, 'Content-Length: 5\r\n\r\n}}}}}');
@@ -82,7 +94,11 @@ describe('bangerd as a process', () => {
     assert.equal(status.exitCode, 3);
     assert.match(String(status.stdout), /not running/);
     assert.deepEqual(await daemonPids(sb.dir), []);
-    assert.equal((await sb.cli(['daemon', 'stop'])).exitCode, 0, 'stopping a stopped daemon is fine');
+    assert.equal(
+      (await sb.cli(['daemon', 'stop'])).exitCode,
+      0,
+      'stopping a stopped daemon is fine',
+    );
   });
 });
 
@@ -113,7 +129,10 @@ test('the daemon refuses a socket directory it does not own, and the CLI says so
     await chown(sb.layout.runtimeDir, 65534, 65534);
     const r = await sb.cli(['vm', 'ls']);
     assert.equal(r.exitCode, 1);
-    assert.match(String(r.stderr), /^banger: bangerd exited with code 1: refusing to use .* owned by uid 65534/);
+    assert.match(
+      String(r.stderr),
+      /^banger: bangerd exited with code 1: refusing to use .* owned by uid 65534/,
+    );
     assert.deepEqual(await daemonPids(sb.dir), []);
   } finally {
     await sb.dispose();

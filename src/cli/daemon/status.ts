@@ -11,7 +11,11 @@ export function registerDaemonStatus(daemon: Command): void {
     .command('status')
     .description('Show whether bangerd runs: pid, uptime, socket, version, VMM and acceleration')
     .option('--json', 'print the status as JSON')
-    .addHelpText('after', `\nExits 3 when bangerd is not running; never starts it.\n` + examples(['banger daemon status']))
+    .addHelpText(
+      'after',
+      `\nExits 3 when bangerd is not running; never starts it.\n` +
+        examples(['banger daemon status']),
+    )
     .action(async (opts: { json?: boolean }) => {
       const layout = resolveLayout();
       const { DaemonClient } = await import('../client.js');

@@ -28,9 +28,13 @@ export function registerDaemonStop(daemon: Command): void {
       const deadline = Date.now() + STOP_TIMEOUT_MS;
       while (alive(pid)) {
         if (Date.now() > deadline)
-          throw new BangerError(ErrorCode.Internal, `bangerd (pid ${pid}) did not exit within ${STOP_TIMEOUT_MS / 1000} s`, {
-            hint: `see ${layout.daemonLog}; "kill ${pid}" forces it`,
-          });
+          throw new BangerError(
+            ErrorCode.Internal,
+            `bangerd (pid ${pid}) did not exit within ${STOP_TIMEOUT_MS / 1000} s`,
+            {
+              hint: `see ${layout.daemonLog}; "kill ${pid}" forces it`,
+            },
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
       process.stdout.write(`bangerd stopped (pid ${pid})\n`);

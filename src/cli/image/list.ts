@@ -25,6 +25,8 @@ export function registerImageList(image: Command): void {
         i.managed ? 'managed' : 'registered',
         formatAge(i.createdAt),
       ]);
-      process.stdout.write(renderTable(['NAME', 'DISTRO', 'KERNEL', 'SIZE', 'KIND', 'CREATED'], rows));
+      process.stdout.write(
+        renderTable(['NAME', 'DISTRO', 'KERNEL', 'SIZE', 'KIND', 'CREATED'], rows),
+      );
     });
 }

@@ -4,7 +4,7 @@ import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 import { addKernelFlags, checkKernelFlags, type KernelFlags } from './kernel-flags.js';
 
-const EXAMPLE = 'banger image pull debian-bookworm';
+const EXAMPLE = 'banger image pull team-base --kernel-ref debian-bookworm-cloud';
 
 export function registerImagePull(image: Command): void {
   const pull = image
@@ -14,7 +14,7 @@ export function registerImagePull(image: Command): void {
     .option(
       '--name <name>',
       'the local image name (default: the catalog name)',
-      nameValue('image'),
+      nameValue('image', '--name'),
     );
   addKernelFlags(pull)
     .addHelpText(
@@ -22,8 +22,9 @@ export function registerImagePull(image: Command): void {
       `\nKernel: --kernel-ref, else the entry's kernel_ref (pulled when missing), else --kernel.\n` +
         `The bundle's sha256 is checked before anything is published.\n` +
         examples([
+          'banger image pull debian-bookworm',
           EXAMPLE,
-          'banger image pull team-base --name base --kernel-ref debian-bookworm-cloud',
+          'banger image pull team-base --name base',
         ]),
     )
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, false))

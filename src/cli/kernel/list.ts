@@ -19,7 +19,12 @@ export function registerKernelList(kernel: Command): void {
         process.stdout.write('no local kernels — building an image registers its kernel\n');
         return;
       }
-      const rows = kernels.map((k) => [k.name, k.version || '-', k.source || '-', formatAge(k.createdAt)]);
+      const rows = kernels.map((k) => [
+        k.name,
+        k.version || '-',
+        k.source || '-',
+        formatAge(k.createdAt),
+      ]);
       process.stdout.write(renderTable(['NAME', 'VERSION', 'SOURCE', 'CREATED'], rows));
     });
 }

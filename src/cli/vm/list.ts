@@ -24,6 +24,8 @@ export function registerVmList(vm: Command): void {
         formatAge(v.createdAt),
         v.error ?? '',
       ]);
-      process.stdout.write(renderTable(['NAME', 'STATE', 'IMAGE', 'SPEC', 'CREATED', 'ERROR'], rows));
+      process.stdout.write(
+        renderTable(['NAME', 'STATE', 'IMAGE', 'SPEC', 'CREATED', 'ERROR'], rows),
+      );
     });
 }

@@ -35,7 +35,7 @@ export function addCreateFlags(cmd: Command): Command {
     .option(
       '--name <name>',
       'VM name, a DNS label (default: a generated adjective-noun)',
-      nameValue('VM'),
+      nameValue('VM', '--name'),
     )
     .option(
       '--image <name>',
