@@ -42,6 +42,7 @@ export default tseslint.config(
         console: 'readonly',
         URL: 'readonly',
         performance: 'readonly',
+        setTimeout: 'readonly',
       },
     },
   },

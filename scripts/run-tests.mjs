@@ -26,7 +26,7 @@ function run(cmd, cmdArgs) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+run(process.execPath, [join(root, 'scripts/build.mjs')]);
 
 const files = ['src', 'test']
   .flatMap((d) => find(d))

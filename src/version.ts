@@ -1,8 +1,4 @@
-import { readFileSync } from 'node:fs';
+import pkg from '../package.json' with { type: 'json' };
 
-/** banger's version, from package.json (one directory above both src/ and dist/). */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+/** banger's version, from package.json (inlined into dist/ by the bundler). */
+export const VERSION: string = pkg.version;

@@ -20,7 +20,8 @@ export async function startDaemon(layout: Layout): Promise<void> {
   const log = await open(layout.daemonLog, 'a', 0o600);
   let exit: { code: number | null } | undefined;
   try {
-    const child = spawn(process.execPath, [DAEMON_ENTRY], {
+    // A small young generation keeps an idle daemon's RSS down (BENCHMARKS.md).
+    const child = spawn(process.execPath, ['--max-semi-space-size=1', DAEMON_ENTRY], {
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
       env: process.env,

@@ -9,6 +9,7 @@ import { ensurePrivateDir } from '../system/private-dir.js';
 import { which } from '../system/which.js';
 import { selectVmm, type VmmChoice } from '../vmm/select.js';
 import { DaemonLock } from './daemon-lock.js';
+import { idleCollector } from './idle-gc.js';
 import { buildRoutes } from './routes.js';
 import { RpcServer } from './rpc-server.js';
 
@@ -29,6 +30,7 @@ export class Daemon {
   private rpc: RpcServer | undefined;
   private ownsSocket = false;
   private ownsPidFile = false;
+  private readonly gc = idleCollector();
   private closing: Promise<void> | undefined;
   private closedResolve!: () => void;
   /** Settles once close() has finished, whoever called it. */
@@ -83,6 +85,7 @@ export class Daemon {
         requestShutdown: () => void this.close(),
       }),
       log,
+      () => this.gc.touch(),
     );
     this.ownsSocket = true;
     await this.rpc.listen(layout.socket);
@@ -90,6 +93,8 @@ export class Daemon {
     await writeFile(layout.pidFile, `${process.pid}\n`, { mode: 0o600 });
     this.ownsPidFile = true;
     log.info({ socket: layout.socket, vmm }, 'bangerd ready');
+    // Start-up (config parsing, migrations) leaves garbage too.
+    this.gc.touch();
   }
 
   close(): Promise<void> {
@@ -107,6 +112,7 @@ export class Daemon {
       }
     };
     await step('rpc server', () => this.rpc?.close());
+    this.gc.stop();
     if (this.ownsSocket) await step('socket', () => rm(layout.socket, { force: true }));
     if (this.ownsPidFile) await step('pid file', () => rm(layout.pidFile, { force: true }));
     await step('store', () => this.store?.close());

@@ -47,6 +47,8 @@ export class RpcServer {
   constructor(
     private readonly routes: ReadonlyMap<string, Route>,
     private readonly log: Logger,
+    /** Called after every request settles (the daemon's idle GC listens). */
+    private readonly onSettled: () => void = () => undefined,
   ) {
     this.server = createServer((socket) => this.accept(socket));
   }
@@ -149,6 +151,7 @@ export class RpcServer {
     } finally {
       this.inflight.delete(call);
       mine.delete(call);
+      this.onSettled();
     }
   }
 }
