@@ -25,6 +25,8 @@ await build({
   // The native SQLite binding must be loaded from node_modules.
   external: ['better-sqlite3'],
   // Bundled CommonJS dependencies call require(); give them a real one.
-  banner: { js: "import { createRequire as __bangerRequire } from 'node:module'; const require = __bangerRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __bangerRequire } from 'node:module'; const require = __bangerRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

@@ -31,6 +31,8 @@ export async function makeSandbox(): Promise<Sandbox> {
     XDG_RUNTIME_DIR: join(dir, 'run'),
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     NO_COLOR: '1',
+    // c8 collects coverage from child processes through this variable.
+    ...(process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {}),
   };
   await mkdir(env.HOME!, { recursive: true });
   const layout = resolveLayout(env);
@@ -53,7 +55,13 @@ export async function makeSandbox(): Promise<Sandbox> {
       }),
     daemonPid,
     async dispose() {
-      for (const pid of await daemonPids(dir)) killHard(pid);
+      // SIGTERM first so a daemon shuts down cleanly (and writes its coverage), then make sure.
+      const pids = await daemonPids(dir);
+      for (const pid of pids) process.kill(pid, 'SIGTERM');
+      await waitFor('daemons to exit', () => pids.every((p) => !alive(p)), 5000).catch(
+        () => undefined,
+      );
+      for (const pid of pids) killHard(pid);
       await rm(dir, { recursive: true, force: true });
     },
   };
