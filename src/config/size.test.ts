@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GiB, KiB, MiB, SizeError, TiB, formatSize, parseMemoryMiB, parseSize } from './size.js';
+import {
+  GiB,
+  KiB,
+  MiB,
+  SizeError,
+  TiB,
+  formatSize,
+  formatSizeApprox,
+  parseMemoryMiB,
+  parseSize,
+} from './size.js';
 
 test('parseSize accepts binary units, suffixes, case and whitespace', () => {
   const cases: [string, number][] = [
@@ -77,4 +87,11 @@ test('parseMemoryMiB takes MiB as a number and whole MiB as a size', () => {
     assert.throws(() => parseMemoryMiB(bad), SizeError, String(bad));
   }
   assert.throws(() => parseMemoryMiB('2048'), /write "2048M"/);
+});
+
+test('formatSizeApprox rounds measured amounts to one decimal', () => {
+  assert.equal(formatSizeApprox(84822331392), '79.0G');
+  assert.equal(formatSizeApprox(1536), '1.5K');
+  assert.equal(formatSizeApprox(3 * 1024 ** 4), '3.0T');
+  assert.equal(formatSizeApprox(512), '512B');
 });

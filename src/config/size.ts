@@ -62,6 +62,19 @@ export function formatSize(bytes: number): string {
   return best;
 }
 
+/** For display of measured amounts (free disk, file sizes): one decimal in the largest unit. */
+export function formatSizeApprox(bytes: number): string {
+  for (const [letter, size] of [
+    ['T', TiB],
+    ['G', GiB],
+    ['M', MiB],
+    ['K', KiB],
+  ] as const) {
+    if (bytes >= size) return `${(bytes / size).toFixed(1)}${letter}`;
+  }
+  return `${bytes}B`;
+}
+
 /** A number is MiB; a string is a size that must be a whole number of MiB. */
 export function parseMemoryMiB(value: string | number): number {
   if (typeof value === 'number') {

@@ -104,7 +104,6 @@ async function defaultImageCheck(deps: DoctorDeps, name: string): Promise<CheckR
   return {
     name: check,
     verdict: 'warn',
-    detail: 'not local, and building images is not implemented in this release yet',
-    fix: `register one with "banger image register ${name} --rootfs FILE --kernel FILE" or set default_image_name`,
+    detail: 'not local; building and pulling images arrive in a later release of banger',
   };
 }

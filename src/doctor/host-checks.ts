@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { formatSize, GiB } from '../config/size.js';
+import { formatSizeApprox, GiB } from '../config/size.js';
 import { detectKvm, freeBytes } from '../system/host.js';
 import type { CheckResult } from './check.js';
 
@@ -68,7 +68,7 @@ export async function checkDisk(stateDir: string): Promise<CheckResult> {
   for (;;) {
     try {
       const free = await freeBytes(dir);
-      const detail = `${formatSize(free)} free in ${dir}`;
+      const detail = `${formatSizeApprox(free)} free in ${dir}`;
       if (free < 2 * GiB)
         return {
           name: 'disk',

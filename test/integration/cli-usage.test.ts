@@ -22,7 +22,10 @@ describe('usage errors', () => {
     [['vm', 'run', '--'], /nothing after --/],
     [['vm', 'ssh', 'box', 'uname'], /unexpected argument "uname": put the guest command after --/],
     [['vm', 'set', 'box'], /.+/],
-    [['image', 'register', 'x', '--rootfs', 'r.ext4', '--kernel-ref', 'k', '--kernel', 'vmlinux'], /--kernel-ref/],
+    [
+      ['image', 'register', 'x', '--rootfs', 'r.ext4', '--kernel-ref', 'k', '--kernel', 'vmlinux'],
+      /--kernel-ref/,
+    ],
     [['image', 'register', 'x', '--rootfs', 'r.ext4'], /--kernel/],
     [['image', 'build', '--size', '1.5'], /--size/],
     [['vm', 'session', 'start', 'box', 'Bad Name', '--', 'sleep', '1'], /not a valid session name/],
@@ -43,7 +46,17 @@ describe('usage errors', () => {
       ['vm', 'run', '--memory', '2G', '--vcpu', '2', '--rm', '--', 'make', '-j4', 'test'],
       ['vm', 'run', '.', '--branch', 'fix', '--from', 'HEAD~1', '--', 'git', 'diff', '--', 'file'],
       ['vm', 'ssh', 'box', '--', 'uname', '-a'],
-      ['image', 'register', 'x', '--rootfs', 'r.ext4', '--kernel', 'vmlinux', '--initrd', 'initrd.img'],
+      [
+        'image',
+        'register',
+        'x',
+        '--rootfs',
+        'r.ext4',
+        '--kernel',
+        'vmlinux',
+        '--initrd',
+        'initrd.img',
+      ],
     ]) {
       const r = await sb.cli(args);
       assert.equal(r.exitCode, 1, `${args.join(' ')}: ${String(r.stderr)}`);
