@@ -14,7 +14,6 @@ import {
   type ProgressParams,
   type RpcErrorData,
 } from '../protocol/method.js';
-import { startDaemon } from './daemon-spawn.js';
 import { dial, isAbsent } from './dial.js';
 
 export interface CallOptions {
@@ -41,6 +40,8 @@ export class DaemonClient {
       socket = await dial(layout.socket);
     } catch (err) {
       if (!options.autostart || !isAbsent(err)) throw unavailable(layout, err);
+      // Loaded only when needed: node:child_process alone costs ~8 ms of start-up.
+      const { startDaemon } = await import('./daemon-spawn.js');
       await startDaemon(layout);
       socket = await dial(layout.socket).catch((e: unknown) => {
         throw unavailable(layout, e);

@@ -188,3 +188,21 @@ function rawBytes(path: string, bytes: string): Promise<void> {
     setTimeout(() => socket.destroy(), 500).unref();
   });
 }
+
+test('SIGTERM shuts the daemon down gracefully: socket and pid file removed, shutdown logged', async () => {
+  const sb = await makeSandbox();
+  try {
+    assert.equal((await sb.cli(['daemon', 'start'])).exitCode, 0);
+    const pid = (await sb.daemonPid())!;
+    process.kill(pid, 'SIGTERM');
+    await waitFor('bangerd to exit', () => !alive(pid));
+    const { stat: statFile, readFile } = await import('node:fs/promises');
+    await assert.rejects(statFile(sb.layout.socket), /ENOENT/);
+    await assert.rejects(statFile(sb.layout.pidFile), /ENOENT/);
+    const log = await readFile(sb.layout.daemonLog, 'utf8');
+    assert.match(log, /"signal":"SIGTERM".*shutting down/);
+    assert.match(log, /bangerd stopped/);
+  } finally {
+    await sb.dispose();
+  }
+});
