@@ -36,3 +36,21 @@ test('formatCommand quotes only what a shell would need quoted', () => {
   );
   assert.equal(formatCommand('sh', ['-c', "echo 'a b'"]), `sh -c 'echo '\\''a b'\\'''`);
 });
+
+test('stream pipes data through a program and reports its failure', async () => {
+  const child = realRunner.stream('tr', ['a-z', 'A-Z']);
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  child.stdin.end('hello streams');
+  await child.done;
+  assert.equal(Buffer.concat(chunks).toString(), 'HELLO STREAMS');
+
+  const bad = realRunner.stream('sh', ['-c', 'echo broken >&2; exit 5']);
+  bad.stdout.resume();
+  bad.stdin.end();
+  await assert.rejects(
+    bad.done,
+    (err: unknown) =>
+      err instanceof SubprocessError && err.exitCode === 5 && /broken/.test(err.message),
+  );
+});

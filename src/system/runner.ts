@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { SubprocessError } from '../errors.js';
 
@@ -24,8 +25,23 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface StreamOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}
+
+/** A running program whose stdin/stdout the caller streams (zstd, tar over ssh). */
+export interface StreamingChild {
+  stdin: Writable;
+  stdout: Readable;
+  /** Settles when the program exits: rejects with a SubprocessError on non-zero or signal. */
+  done: Promise<RunResult>;
+}
+
 export interface Runner {
   run(file: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  stream(file: string, args: readonly string[], options?: StreamOptions): StreamingChild;
 }
 
 export function formatCommand(file: string, args: readonly string[]): string {
@@ -69,5 +85,31 @@ export const realRunner: Runner = {
       throw new SubprocessError(command, exitCode, stderr || stdout);
     }
     return { command, exitCode, stdout, stderr };
+  },
+  stream(file, args, options = {}) {
+    const command = formatCommand(file, args);
+    const child = execa(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      extendEnv: true,
+      cancelSignal: options.signal,
+      reject: false,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      stripFinalNewline: false,
+    });
+    const done = child.then((result) => {
+      const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+      if (result.exitCode === undefined || result.exitCode !== 0) {
+        const why = result.isCanceled ? 'was cancelled' : stderr || result.shortMessage || 'failed';
+        throw new SubprocessError(command, result.exitCode, why, { cause: result.cause });
+      }
+      return { command, exitCode: 0, stdout: '', stderr };
+    });
+    // Callers observe failures through `done`; a broken pipe on stdin must not crash us.
+    child.stdin.on('error', () => undefined);
+    return { stdin: child.stdin, stdout: child.stdout, done };
   },
 };
