@@ -15,6 +15,8 @@ test('the newc archive is read back by cpio -t and extracts byte for byte', asyn
     .file('bin/busybox', Buffer.from('#!fake busybox\n'), 0o755)
     .symlink('bin/sh', 'busybox')
     .file('init', Buffer.from('#!/bin/sh\nexec /bin/sh\n'), 0o755)
+    .dir('dev')
+    .charDevice('dev/console', 5, 1)
     .finish();
   assert.equal(archive.length % 512, 0);
 
@@ -29,7 +31,11 @@ test('the newc archive is read back by cpio -t and extracts byte for byte', asyn
     'bin/busybox',
     'bin/sh',
     'init',
+    'dev',
+    'dev/console',
   ]);
+  const verbose = await execa('cpio', ['-tv', '--quiet'], { input: archive });
+  assert.match(verbose.stdout, /^crw------- .* 5, +1 .* dev\/console$/m);
 
   const dir = await mkdtemp(join(tmpdir(), 'bgr-cpio-'));
   try {

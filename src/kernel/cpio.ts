@@ -6,6 +6,7 @@
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 const S_IFLNK = 0o120000;
+const S_IFCHR = 0o020000;
 const TRAILER = 'TRAILER!!!';
 
 export class CpioWriter {
@@ -28,6 +29,11 @@ export class CpioWriter {
     return this.entry(path, S_IFLNK | 0o777, Buffer.from(target), 1);
   }
 
+  /** A character device node (the kernel wants /dev/console before init runs). */
+  charDevice(path: string, major: number, minor: number, mode = 0o600): this {
+    return this.entry(path, S_IFCHR | (mode & 0o7777), Buffer.alloc(0), 1, [major, minor]);
+  }
+
   /** Creates every missing ancestor of `path` as a 0755 directory. */
   parents(path: string): this {
     const segments = normalise(path).split('/');
@@ -40,37 +46,39 @@ export class CpioWriter {
 
   /** The archive: every entry, then the trailer, padded to a 512-byte multiple. */
   finish(): Buffer {
-    this.header(TRAILER, 0, 0, 1, 0);
+    this.header(TRAILER, 0, 0, 1, 0, [0, 0]);
     this.pad(512);
     return Buffer.concat(this.parts);
   }
 
-  private entry(path: string, mode: number, data: Buffer, nlink: number): this {
+  private entry(
+    path: string,
+    mode: number,
+    data: Buffer,
+    nlink: number,
+    rdev: [number, number] = [0, 0],
+  ): this {
     const name = normalise(path);
     if (this.seen.has(name)) throw new Error(`cpio: duplicate entry "${name}"`);
     this.seen.add(name);
-    this.header(name, this.inode++, mode, nlink, data.length);
+    this.header(name, this.inode++, mode, nlink, data.length, rdev);
     this.push(data);
     this.pad(4);
     return this;
   }
 
-  private header(name: string, ino: number, mode: number, nlink: number, size: number): void {
-    const fields = [
-      ino,
-      mode,
-      0,
-      0,
-      nlink,
-      this.mtime,
-      size,
-      0,
-      0,
-      0,
-      0,
-      Buffer.byteLength(name) + 1,
-      0,
-    ];
+  private header(
+    name: string,
+    ino: number,
+    mode: number,
+    nlink: number,
+    size: number,
+    rdev: [number, number],
+  ): void {
+    // c_ino c_mode c_uid c_gid c_nlink c_mtime c_filesize c_devmajor c_devminor
+    // c_rdevmajor c_rdevminor c_namesize c_check
+    const namesize = Buffer.byteLength(name) + 1;
+    const fields = [ino, mode, 0, 0, nlink, this.mtime, size, 0, 0, rdev[0], rdev[1], namesize, 0];
     this.push(Buffer.from('070701' + fields.map(hex8).join(''), 'ascii'));
     this.push(Buffer.from(`${name}\0`));
     this.pad(4);
