@@ -42,6 +42,12 @@ export const TOOLS: readonly Tool[] = [
   },
   { name: 'busybox', package: 'busybox-static', purpose: 'initramfs of the golden image' },
   { name: 'zstd', package: 'zstd', purpose: 'image bundles', versionArgs: ['--version'] },
+  {
+    name: 'lz4',
+    package: 'lz4',
+    purpose: 'unpacks the Debian kernel for direct boot',
+    versionArgs: ['--version'],
+  },
   { name: 'ssh', package: 'openssh-client', purpose: 'talks to the guests', versionArgs: ['-V'] },
   { name: 'ssh-keygen', package: 'openssh-client', purpose: "makes banger's SSH key" },
   { name: 'git', package: 'git', purpose: 'workspaces', versionArgs: ['--version'] },
