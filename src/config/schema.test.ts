@@ -21,7 +21,29 @@ test('defaultConfig fills every default', () => {
       dnsPort: 42069,
       nat: false,
     },
+    imageBuild: { mirror: undefined, packages: [] },
+    catalog: { images: [], kernels: [] },
   });
+});
+
+test('image_build and catalog tables are validated', () => {
+  const ok = validateConfig({
+    image_build: { mirror: 'http://deb.debian.org/debian', packages: ['jq', 'build-essential'] },
+    catalog: {
+      images: ['/srv/catalog.json', 'https://example.invalid/images.json'],
+      kernels: ['~/k.json'],
+    },
+  });
+  assert.ok(ok.success);
+  assert.deepEqual(ok.data.imageBuild.packages, ['jq', 'build-essential']);
+  assert.deepEqual(ok.data.catalog.kernels, ['~/k.json']);
+  for (const bad of [
+    { image_build: { mirror: 'deb.debian.org' } },
+    { image_build: { packages: ['Not A Package'] } },
+    { catalog: { images: ['relative.json'] } },
+    { catalog: { image: [] } },
+  ])
+    assert.equal(validateConfig(bad).success, false, JSON.stringify(bad));
 });
 
 test('defaultConfig returns a fresh object each call', () => {

@@ -39,6 +39,10 @@ export interface Config {
     dnsPort: number;
     nat: boolean;
   };
+  /** The golden image build: Debian mirror (default: the host's apt sources), extra packages. */
+  imageBuild: { mirror?: string; packages: string[] };
+  /** Catalog files (paths or http(s) URLs), searched before the embedded catalog. */
+  catalog: { images: string[]; kernels: string[] };
 }
 
 /** How a TOML value reads in an error message: strings quoted, tables and arrays by kind. */
@@ -209,6 +213,30 @@ const networkShape = {
   dns_port: intRange(1, 65535).optional(),
   nat: z.boolean().optional(),
 };
+const DEB_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
+const imageBuildShape = {
+  mirror: text((v) =>
+    /^(https?|file):\/\/\S+$/.test(v)
+      ? undefined
+      : `${JSON.stringify(v)} is not an http(s) or file URL`,
+  ).optional(),
+  packages: z
+    .array(
+      text((v) =>
+        DEB_PACKAGE.test(v) ? undefined : `${JSON.stringify(v)} is not a Debian package name`,
+      ),
+    )
+    .optional(),
+};
+const catalogSource = text((v) =>
+  /^https?:\/\/\S+$/.test(v) || v.startsWith('/') || v.startsWith('~/')
+    ? undefined
+    : `${JSON.stringify(v)} is neither an http(s) URL nor an absolute path`,
+);
+const catalogShape = {
+  images: z.array(catalogSource).optional(),
+  kernels: z.array(catalogSource).optional(),
+};
 const topShape = {
   default_image_name: text(imageNameProblem).optional(),
   vm_defaults: table(vmDefaultsShape).optional(),
@@ -220,6 +248,8 @@ const topShape = {
     .optional(),
   vmm: table(vmmShape).optional(),
   network: table(networkShape).optional(),
+  image_build: table(imageBuildShape).optional(),
+  catalog: table(catalogShape).optional(),
 };
 
 function bytesNumber(value: number): number {
@@ -234,12 +264,14 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   file_sync: Object.keys(fileSyncShape),
   vmm: Object.keys(vmmShape),
   network: Object.keys(networkShape),
+  image_build: Object.keys(imageBuildShape),
+  catalog: Object.keys(catalogShape),
 };
 
 const rawSchema = z.strictObject(topShape);
 
 function toConfig(raw: z.output<typeof rawSchema>): Config {
-  const { vm_defaults: vd = {}, vmm = {}, network = {} } = raw;
+  const { vm_defaults: vd = {}, vmm = {}, network = {}, image_build: ib = {}, catalog = {} } = raw;
   return {
     defaultImageName: raw.default_image_name ?? DEFAULT_IMAGE_NAME,
     vmDefaults: { vcpu: vd.vcpu, memoryMiB: vd.memory, diskBytes: vd.disk_size },
@@ -258,6 +290,8 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
       dnsPort: network.dns_port ?? DEFAULT_DNS_PORT,
       nat: network.nat ?? false,
     },
+    imageBuild: { mirror: ib.mirror, packages: ib.packages ?? [] },
+    catalog: { images: catalog.images ?? [], kernels: catalog.kernels ?? [] },
   };
 }
 
