@@ -32,6 +32,8 @@ export const MASKED_UNITS: readonly string[] = [
   'systemd-remount-fs.service',
   'systemd-journal-flush.service',
   'systemd-firstboot.service',
+  'systemd-modules-load.service',
+  'systemd-tmpfiles-setup-dev.service',
   'systemd-binfmt.service',
   'procps.service',
   'hwclock.service',
@@ -53,6 +55,13 @@ export const MASKED_UNITS: readonly string[] = [
   'systemd-udevd-control.socket',
   'systemd-udevd-kernel.socket',
 ];
+
+/**
+ * systemd runs every generator as a process before it loads a unit (~1 s together under
+ * TCG). None is needed: the initramfs mounts root, the work disk has its own unit, gettys
+ * and SysV scripts are not used. Masked by name in /etc/systemd/system-generators.
+ */
+export const GENERATORS_DIR = 'usr/lib/systemd/system-generators';
 
 /** PAM modules dropped from the login path: logind is masked, motd costs a process. */
 export const PAM_EDITS: readonly { file: string; drop: RegExp }[] = [

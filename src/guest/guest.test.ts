@@ -99,8 +99,15 @@ test('banger-first-boot makes one host key per VM, once', async () => {
 
 test('installGuestAssets turns a Debian tree into a banger guest and records what it wrote', async () => {
   const tree = join(dir, 'tree');
-  for (const d of ['etc/ssh', 'etc/pam.d', 'run', 'var/lib/dbus'])
+  for (const d of [
+    'etc/ssh',
+    'etc/pam.d',
+    'run',
+    'var/lib/dbus',
+    'usr/lib/systemd/system-generators',
+  ])
     await mkdir(join(tree, d), { recursive: true });
+  await writeFile(join(tree, 'usr/lib/systemd/system-generators/systemd-fstab-generator'), '');
   await writeFile(
     join(tree, 'etc/shadow'),
     'root:*:20000:0:99999:7:::\nuser:$y$hash:20000::::::\n',
@@ -128,6 +135,10 @@ test('installGuestAssets turns a Debian tree into a banger guest and records wha
   assert.equal(
     await readlink(join(tree, 'etc/systemd/system/sysinit.target.wants/banger-network.service')),
     '/etc/systemd/system/banger-network.service',
+  );
+  assert.equal(
+    await readlink(join(tree, 'etc/systemd/system-generators/systemd-fstab-generator')),
+    '/dev/null',
   );
   assert.match(await readFile(join(tree, 'etc/shadow'), 'utf8'), /^root:!\*:20000:/);
   assert.match(await readFile(join(tree, 'etc/shadow'), 'utf8'), /^user:\$y\$hash:/m);

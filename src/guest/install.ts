@@ -1,7 +1,7 @@
-import { chmod, lstat, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../system/package-root.js';
-import { MASKED_UNITS, PAM_EDITS } from './boot-trims.js';
+import { GENERATORS_DIR, MASKED_UNITS, PAM_EDITS } from './boot-trims.js';
 
 /** Where each guest asset goes in the image, and its mode. Owner is always root. */
 export const GUEST_FILES: readonly { asset: string; path: string; mode: number }[] = [
@@ -83,6 +83,8 @@ export async function installGuestAssets(tree: string, record: Recorder): Promis
   for (const unit of ENABLED)
     await link(`etc/systemd/system/sysinit.target.wants/${unit}`, `/etc/systemd/system/${unit}`);
   for (const unit of MASKED_UNITS) await link(`etc/systemd/system/${unit}`, '/dev/null');
+  for (const generator of await readdir(join(tree, GENERATORS_DIR)).catch(() => []))
+    await link(`etc/systemd/system-generators/${generator}`, '/dev/null');
   for (const edit of PAM_EDITS) {
     const text = await readFile(join(tree, edit.file), 'utf8').catch(() => undefined);
     if (text !== undefined)

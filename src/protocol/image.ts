@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { defineMethod } from './method.js';
 
+const name = z.string().min(1).max(63);
+const absolutePath = z.string().startsWith('/', 'must be an absolute path');
+
 export const imageSummary = z.object({
   id: z.string(),
   name: z.string(),
@@ -14,10 +17,92 @@ export const imageSummary = z.object({
 });
 export type ImageSummary = z.output<typeof imageSummary>;
 
+export const imageDetail = imageSummary.extend({
+  description: z.string(),
+  source: z.string(),
+  dir: z.string(),
+  kernelFile: z.string().optional(),
+  initrdFile: z.string().optional(),
+  usedBy: z.array(z.string()),
+});
+
 export const imageList = defineMethod({
   name: 'image.list',
   params: z.strictObject({}).optional(),
   result: z.object({ images: z.array(imageSummary) }),
   onDisconnect: 'finish',
   progress: false,
+});
+
+export const imageShow = defineMethod({
+  name: 'image.show',
+  params: z.strictObject({ name }),
+  result: imageDetail,
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+/** Cancelled with the client: a build leaves nothing behind but its apt cache. */
+export const imageBuild = defineMethod({
+  name: 'image.build',
+  params: z.strictObject({
+    name: name.optional(),
+    sizeBytes: z.number().int().positive().optional(),
+    packages: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'not a Debian package name'))
+      .optional(),
+    mirror: z
+      .string()
+      .regex(/^(https?|file):\/\/\S+$/, 'not an http(s) or file URL')
+      .optional(),
+  }),
+  result: imageSummary,
+  onDisconnect: 'cancel',
+  progress: true,
+});
+
+export const imageDelete = defineMethod({
+  name: 'image.delete',
+  params: z.strictObject({ name }),
+  result: z.object({ name: z.string() }),
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+export const imageRegister = defineMethod({
+  name: 'image.register',
+  params: z.strictObject({
+    name,
+    rootfs: absolutePath,
+    kernelRef: name.optional(),
+    kernel: absolutePath.optional(),
+    initrd: absolutePath.optional(),
+    modules: absolutePath.optional(),
+  }),
+  result: imageSummary,
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+/** From a catalog: a bundle download, or the entry's local build recipe. */
+export const imagePull = defineMethod({
+  name: 'image.pull',
+  params: z.strictObject({
+    name,
+    kernelRef: name.optional(),
+    kernel: absolutePath.optional(),
+    initrd: absolutePath.optional(),
+    modules: absolutePath.optional(),
+  }),
+  result: imageSummary,
+  onDisconnect: 'cancel',
+  progress: true,
+});
+
+export const imageExport = defineMethod({
+  name: 'image.export',
+  params: z.strictObject({ name, out: absolutePath }),
+  result: z.object({ path: z.string(), sha256: z.string(), bytes: z.number().int() }),
+  onDisconnect: 'cancel',
+  progress: true,
 });

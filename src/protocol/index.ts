@@ -1,6 +1,21 @@
 import { daemonPing, daemonShutdown, daemonStatus } from './daemon.js';
-import { imageList } from './image.js';
-import { kernelList } from './kernel.js';
+import {
+  imageBuild,
+  imageDelete,
+  imageExport,
+  imageList,
+  imagePull,
+  imageRegister,
+  imageShow,
+} from './image.js';
+import {
+  kernelCatalog,
+  kernelDelete,
+  kernelImport,
+  kernelList,
+  kernelPull,
+  kernelShow,
+} from './kernel.js';
 import type { ParamsOf, ResultOf } from './method.js';
 import { vmList, vmNames } from './vm.js';
 

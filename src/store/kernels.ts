@@ -10,6 +10,8 @@ export interface KernelRecord {
   initrdFile: string | null;
   modulesDir: string | null;
   sha256: string;
+  /** false: files registered in place, which banger never deletes. */
+  managed: boolean;
   createdAt: string;
 }
 
@@ -23,6 +25,7 @@ interface KernelRow {
   initrd_file: string | null;
   modules_dir: string | null;
   sha256: string;
+  managed: number;
   created_at: string;
 }
 
@@ -36,6 +39,7 @@ const fromRow = (r: KernelRow): KernelRecord => ({
   initrdFile: r.initrd_file,
   modulesDir: r.modules_dir,
   sha256: r.sha256,
+  managed: r.managed !== 0,
   createdAt: r.created_at,
 });
 
@@ -53,6 +57,11 @@ export class KernelRepository {
     return row ? fromRow(row) : undefined;
   }
 
+  findById(id: string): KernelRecord | undefined {
+    const row = this.db.prepare<[string], KernelRow>('SELECT * FROM kernels WHERE id = ?').get(id);
+    return row ? fromRow(row) : undefined;
+  }
+
   /** Names of the images that reference this kernel: `kernel rm` refuses while any do. */
   usedBy(kernelId: string): string[] {
     return this.db
@@ -67,11 +76,11 @@ export class KernelRepository {
     this.db
       .prepare(
         `INSERT INTO kernels (id, name, version, source, dir, kernel_file, initrd_file, modules_dir,
-           sha256, created_at)
+           sha256, managed, created_at)
          VALUES (@id, @name, @version, @source, @dir, @kernelFile, @initrdFile, @modulesDir,
-           @sha256, @createdAt)`,
+           @sha256, @managed, @createdAt)`,
       )
-      .run(kernel);
+      .run({ ...kernel, managed: kernel.managed ? 1 : 0 });
   }
 
   delete(id: string): void {

@@ -52,4 +52,6 @@ export const migrations: readonly string[] = [
   CREATE INDEX vms_image_id ON vms(image_id);
   CREATE INDEX images_kernel_id ON images(kernel_id);
   `,
+  // v2: kernels registered in place (image register --kernel) are not banger's to delete.
+  `ALTER TABLE kernels ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;`,
 ];

@@ -63,6 +63,7 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
       initrdFile: '/k/initrd',
       modulesDir: null,
       sha256: 'ab',
+      managed: true,
       createdAt: now,
     });
     store.images.insert({
@@ -101,6 +102,7 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
     assert.equal(store.vms.find('nope'), undefined);
     assert.deepEqual(store.vms.usingImage('i1'), ['blue-fox']);
     assert.deepEqual(store.kernels.usedBy('k1'), ['debian-bookworm']);
+    assert.equal(store.kernels.findById('k1')?.managed, true);
     store.vms.setState('abcdef', 'error', 'qemu exited', new Date(now));
     assert.equal(store.vms.find('blue-fox')?.lastError, 'qemu exited');
     assert.throws(() => store.images.delete('i1'), /FOREIGN KEY/, 'an image in use cannot go');

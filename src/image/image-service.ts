@@ -1,0 +1,240 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Layout } from '../config/layout.js';
+import { BangerError, ErrorCode } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { ImageRecord } from '../store/images.js';
+import type { KernelRecord } from '../store/kernels.js';
+import { newId, Staging } from '../system/atomic-publish.js';
+import { KeyedMutex } from '../system/mutex.js';
+import type { Runner } from '../system/runner.js';
+import { debianMirror, hostAptSources, securityMirror } from './golden/apt-sources.js';
+import { buildGoldenImage } from './golden/build.js';
+import { RECIPES, type Recipe } from './golden/recipe.js';
+
+export interface ImageDeps {
+  layout: Layout;
+  store: Store;
+  config: Config;
+  runner: Runner;
+  log: Logger;
+}
+
+export interface OpContext {
+  signal: AbortSignal;
+  progress(stage: string, detail?: string): void;
+}
+
+export interface BuildRequest {
+  name?: string;
+  sizeBytes?: number;
+  packages?: string[];
+  mirror?: string;
+}
+
+/** Image use cases that need no catalog: list, show, delete, register, and the golden build. */
+export class ImageService {
+  /** One operation per image name at a time (two builds of one name would race to publish). */
+  readonly locks = new KeyedMutex();
+
+  constructor(private readonly deps: ImageDeps) {}
+
+  get(name: string): ImageRecord {
+    const image = this.deps.store.images.findByName(name);
+    if (!image)
+      throw new BangerError(ErrorCode.NotFound, `image "${name}" not found`, {
+        hint: `"banger image ls" lists local images; "banger image pull ${name}" fetches or builds one from the catalog`,
+      });
+    return image;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.locks.run(name, async () => {
+      const image = this.get(name);
+      const users = this.deps.store.vms.usingImage(image.id);
+      if (users.length > 0)
+        throw new BangerError(
+          ErrorCode.Conflict,
+          `image "${name}" is used by ${plural(users.length, 'VM')}: ${users.join(', ')}`,
+          {
+            hint: `delete ${users.length === 1 ? 'that VM' : 'those VMs'} first ("banger vm delete ${users.join(' ')}")`,
+          },
+        );
+      this.deps.store.images.delete(image.id);
+      if (image.managed) await rm(image.dir, { recursive: true, force: true });
+      // A kernel registered in place for this image alone goes with it.
+      const kernel = image.kernelId ? this.deps.store.kernels.findById(image.kernelId) : undefined;
+      if (kernel && !kernel.managed && this.deps.store.kernels.usedBy(kernel.id).length === 0)
+        this.deps.store.kernels.delete(kernel.id);
+    });
+  }
+
+  async build(request: BuildRequest, ctx: OpContext): Promise<ImageRecord> {
+    const { layout, store, config, runner, log } = this.deps;
+    const name = request.name ?? config.defaultImageName;
+    const recipe = RECIPES.get(name);
+    if (!recipe)
+      throw new BangerError(ErrorCode.NotFound, `no build recipe for image "${name}"`, {
+        hint: `banger can build: ${[...RECIPES.keys()].join(', ')}`,
+      });
+    return this.locks.run(name, async () => {
+      if (store.images.findByName(name))
+        throw new BangerError(ErrorCode.AlreadyExists, `image "${name}" already exists`, {
+          hint: `"banger image rm ${name}" first to rebuild it`,
+        });
+      const mirrors = await this.mirrors(recipe, request.mirror);
+      const imageId = newId();
+      const kernelId = newId();
+      const image = await Staging.create(layout.imagesDir, imageId);
+      const kernel = await Staging.create(layout.kernelsDir, kernelId);
+      const workDir = join(layout.cacheDir, 'build', imageId);
+      try {
+        const result = await buildGoldenImage({
+          recipe,
+          ...mirrors,
+          extraPackages: [...config.imageBuild.packages, ...(request.packages ?? [])],
+          aptCacheDir: join(layout.cacheDir, 'apt-archives'),
+          workDir,
+          imageDir: image.dir,
+          kernelDir: kernel.dir,
+          sizeBytes: request.sizeBytes,
+          runner,
+          signal: ctx.signal,
+          progress: ctx.progress,
+        });
+        ctx.progress('publish', `image ${name} and kernel ${recipe.kernelName}`);
+        const kernelRecord = await this.publishKernel(
+          recipe,
+          kernel,
+          kernelId,
+          result.kernelVersion,
+          result.directBoot,
+        );
+        const imageDir = await image.publish();
+        const record: ImageRecord = {
+          id: imageId,
+          name,
+          managed: true,
+          distro: recipe.distro,
+          arch: recipe.arch,
+          description: recipe.description,
+          source: `build:${recipe.name}`,
+          dir: imageDir,
+          rootfsFile: join(imageDir, 'rootfs.ext4'),
+          sizeBytes: result.rootfsBytes,
+          kernelId: kernelRecord.id,
+          createdAt: new Date().toISOString(),
+        };
+        try {
+          store.images.insert(record);
+        } catch (err) {
+          await rm(imageDir, { recursive: true, force: true });
+          throw err;
+        }
+        log.info({ image: name, kernel: kernelRecord.name }, 'image built');
+        return record;
+      } finally {
+        await image.discard();
+        await kernel.discard();
+        await rm(workDir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  private async mirrors(recipe: Recipe, override: string | undefined) {
+    const configured = override ?? this.deps.config.imageBuild.mirror;
+    const sources = await hostAptSources();
+    const mirror = configured ?? debianMirror(sources, recipe.suite);
+    if (!mirror)
+      throw new BangerError(
+        ErrorCode.Config,
+        `no Debian mirror for ${recipe.suite} in this host's apt sources`,
+        {
+          hint: `set image_build.mirror in ${this.deps.layout.configFile} (e.g. "http://deb.debian.org/debian")`,
+        },
+      );
+    // A configured mirror is taken to carry the security suite too only if the host's does.
+    return {
+      mirror,
+      securityMirror: configured ? undefined : securityMirror(sources, recipe.suite),
+    };
+  }
+
+  /**
+   * The kernel a build produced. The same kernel already registered under the recipe's name is
+   * reused; a different one replaces it when no image uses it, else gets a versioned name.
+   */
+  private async publishKernel(
+    recipe: Recipe,
+    staging: Staging,
+    id: string,
+    version: string,
+    directBoot: boolean,
+  ): Promise<KernelRecord> {
+    const { store } = this.deps;
+    const sha256 = await sha256File(join(staging.dir, 'vmlinuz'));
+    let name = recipe.kernelName;
+    const existing = store.kernels.findByName(name);
+    if (existing?.sha256 === sha256) return existing;
+    if (existing && store.kernels.usedBy(existing.id).length === 0) {
+      store.kernels.delete(existing.id);
+      if (existing.managed) await rm(existing.dir, { recursive: true, force: true });
+    } else if (existing) {
+      name = `${recipe.kernelName}-${sha256.slice(0, 8)}`;
+    }
+    const dir = await staging.publish();
+    const record: KernelRecord = {
+      id,
+      name,
+      version,
+      source: `build:${recipe.name}`,
+      dir,
+      kernelFile: join(dir, directBoot ? 'vmlinux' : 'vmlinuz'),
+      initrdFile: join(dir, 'initrd.img'),
+      modulesDir: null,
+      sha256,
+      managed: true,
+      createdAt: new Date().toISOString(),
+    };
+    store.kernels.insert(record);
+    return record;
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** ext4's superblock magic (0xEF53 at byte 1080): enough to catch "that is not a disk image". */
+export async function isExt4(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(2);
+    await fh.read(buf, 0, 2, 1080);
+    return buf.readUInt16LE(0) === 0xef53;
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function regularFile(path: string, what: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile())
+    throw new BangerError(ErrorCode.InvalidParams, `${what} ${path} is not a file`, {
+      hint: 'give the path of an existing file',
+    });
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export async function ensureParent(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+}

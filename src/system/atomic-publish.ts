@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BangerError, ErrorCode } from '../errors.js';
+
+/** A random id for a VM, image or kernel: its directory name and primary key. */
+export function newId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/**
+ * Anything banger builds is staged in `<parent>/<id>.staging` and published by one rename,
+ * so a reader sees either nothing or the whole thing; `discard` removes a failed staging.
+ */
+export class Staging {
+  private constructor(
+    readonly dir: string,
+    readonly finalDir: string,
+  ) {}
+
+  static async create(parent: string, id: string): Promise<Staging> {
+    const staging = new Staging(join(parent, `${id}.staging`), join(parent, id));
+    await mkdir(staging.dir, { recursive: true });
+    return staging;
+  }
+
+  async publish(): Promise<string> {
+    if (
+      await stat(this.finalDir).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new BangerError(ErrorCode.AlreadyExists, `${this.finalDir} already exists`);
+    await rename(this.dir, this.finalDir);
+    return this.finalDir;
+  }
+
+  async discard(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
