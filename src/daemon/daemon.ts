@@ -12,6 +12,11 @@ import { DaemonLock } from './daemon-lock.js';
 import { idleCollector } from './idle-gc.js';
 import { buildRoutes } from './routes.js';
 import { RpcServer } from './rpc-server.js';
+import { ImageService } from '../image/image-service.js';
+import { KernelService } from '../kernel/kernel-service.js';
+import { realRunner } from '../system/runner.js';
+import { removeStaleStaging } from '../system/atomic-publish.js';
+import { join } from 'node:path';
 
 export interface DaemonOptions {
   layout: Layout;
@@ -62,8 +67,14 @@ export class Daemon {
     await ensurePrivateDir(layout.stateDir);
     this.lock = DaemonLock.acquire(layout.daemonLock);
     this.store = Store.open(layout.database);
-    for (const dir of [layout.vmsDir, layout.imagesDir, layout.kernelsDir])
+    for (const dir of [layout.vmsDir, layout.imagesDir, layout.kernelsDir, layout.cacheDir])
       await mkdir(dir, { recursive: true });
+    // We hold the lock: staging dirs and build scratch space are a dead daemon's leftovers.
+    for (const dir of [layout.imagesDir, layout.kernelsDir]) {
+      const stale = await removeStaleStaging(dir);
+      if (stale.length) log.warn({ dir, stale }, 'removed unfinished staging dirs');
+    }
+    await rm(join(layout.cacheDir, 'build'), { recursive: true, force: true });
 
     await ensurePrivateDir(layout.runtimeDir);
     if (Buffer.byteLength(layout.socket) > MAX_SOCKET_PATH)
@@ -76,10 +87,13 @@ export class Daemon {
       );
     // We hold the lock, so any socket file here is a dead daemon's.
     await rm(layout.socket, { force: true });
+    const store = this.store;
     this.rpc = new RpcServer(
       buildRoutes({
         layout,
-        store: this.store,
+        store,
+        images: new ImageService({ layout, store, config, runner: realRunner, log }),
+        kernels: new KernelService({ layout, store, runner: realRunner }),
         vmm: { ...vmm, kvm: kvm.detail },
         startedAt: this.startedAt,
         requestShutdown: () => void this.close(),

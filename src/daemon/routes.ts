@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import { daemonPing, daemonShutdown, daemonStatus } from '../protocol/daemon.js';
-import { imageList } from '../protocol/image.js';
-import { kernelList } from '../protocol/kernel.js';
+import { imageBuild, imageDelete, imageList, imageRegister, imageShow } from '../protocol/image.js';
+import { kernelDelete, kernelImport, kernelList, kernelShow } from '../protocol/kernel.js';
+import type { ImageService } from '../image/image-service.js';
+import { imageSummary, kernelSummary } from '../image/image-records.js';
+import type { KernelService } from '../kernel/kernel-service.js';
 import type { MethodSpec } from '../protocol/method.js';
 import { vmList, vmNames } from '../protocol/vm.js';
 import type { Store } from '../store/store.js';
@@ -16,6 +19,8 @@ export interface Services {
   store: Store;
   vmm: VmmChoice & { kvm: string };
   startedAt: Date;
+  images: ImageService;
+  kernels: KernelService;
   requestShutdown(): void;
 }
 
@@ -27,6 +32,7 @@ function route<P extends z.ZodType, R extends z.ZodType>(
 }
 
 export function buildRoutes(s: Services): Map<string, Route> {
+  const kernelName = (id: string) => s.store.kernels.findById(id)?.name;
   return new Map([
     route(daemonPing, () => ({ version: VERSION, pid: process.pid })),
     route(daemonStatus, () => ({
@@ -61,32 +67,49 @@ export function buildRoutes(s: Services): Map<string, Route> {
       };
     }),
     route(vmNames, () => ({ names: s.store.vms.names() })),
-    route(imageList, () => {
-      const kernels = new Map(s.store.kernels.list().map((k) => [k.id, k.name]));
+    route(imageList, () => ({
+      images: s.store.images.list().map((i) => imageSummary(i, kernelName)),
+    })),
+    route(imageShow, ({ name }) => {
+      const image = s.images.get(name);
+      const kernel = image.kernelId ? s.store.kernels.findById(image.kernelId) : undefined;
       return {
-        images: s.store.images.list().map((img) => ({
-          id: img.id,
-          name: img.name,
-          managed: img.managed,
-          distro: img.distro,
-          arch: img.arch,
-          ...(img.kernelId ? { kernel: kernels.get(img.kernelId) ?? img.kernelId } : {}),
-          sizeBytes: img.sizeBytes,
-          createdAt: img.createdAt,
-          rootfs: img.rootfsFile,
-        })),
+        ...imageSummary(image, kernelName),
+        description: image.description,
+        source: image.source,
+        dir: image.dir,
+        ...(kernel ? { kernelFile: kernel.kernelFile } : {}),
+        ...(kernel?.initrdFile ? { initrdFile: kernel.initrdFile } : {}),
+        usedBy: s.store.vms.usingImage(image.id),
       };
     }),
-    route(kernelList, () => ({
-      kernels: s.store.kernels.list().map((k) => ({
-        id: k.id,
-        name: k.name,
-        version: k.version,
-        source: k.source,
-        kernel: k.kernelFile,
-        ...(k.initrdFile ? { initrd: k.initrdFile } : {}),
-        createdAt: k.createdAt,
-      })),
-    })),
+    route(imageBuild, async (params, ctx) =>
+      imageSummary(await s.images.build(params, ctx), kernelName),
+    ),
+    route(imageDelete, async ({ name }) => {
+      await s.images.delete(name);
+      return { name };
+    }),
+    route(imageRegister, async (params) =>
+      imageSummary(await s.images.register(params), kernelName),
+    ),
+    route(kernelList, () => ({ kernels: s.store.kernels.list().map(kernelSummary) })),
+    route(kernelShow, ({ name }) => {
+      const k = s.kernels.get(name);
+      return {
+        ...kernelSummary(k),
+        dir: k.dir,
+        ...(k.modulesDir ? { modulesDir: k.modulesDir } : {}),
+        sha256: k.sha256,
+        usedBy: s.store.kernels.usedBy(k.id),
+      };
+    }),
+    route(kernelDelete, async ({ name }) => {
+      await s.kernels.delete(name);
+      return { name };
+    }),
+    route(kernelImport, async ({ name, from }) =>
+      kernelSummary(await s.kernels.import(name, from)),
+    ),
   ]);
 }

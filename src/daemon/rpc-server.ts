@@ -21,7 +21,7 @@ import { parseParams } from '../protocol/validate.js';
 export interface CallContext {
   /** Aborted on $/cancelRequest, on disconnect for 'cancel' methods, and at shutdown. */
   signal: AbortSignal;
-  progress(stage: string, detail?: string): void;
+  progress: (stage: string, detail?: string) => void;
 }
 
 export interface Route {

@@ -26,7 +26,16 @@ export interface ImageDeps {
 
 export interface OpContext {
   signal: AbortSignal;
-  progress(stage: string, detail?: string): void;
+  progress: (stage: string, detail?: string) => void;
+}
+
+export interface RegisterRequest {
+  name: string;
+  rootfs: string;
+  kernelRef?: string;
+  kernel?: string;
+  initrd?: string;
+  modules?: string;
 }
 
 export interface BuildRequest {
@@ -143,6 +152,110 @@ export class ImageService {
         await rm(workDir, { recursive: true, force: true });
       }
     });
+  }
+
+  /**
+   * Registers a rootfs in place (banger never writes or deletes it). The kernel is a local
+   * kernel by name (--kernel-ref) or files registered in place as `<name>-kernel`.
+   */
+  async register(request: RegisterRequest): Promise<ImageRecord> {
+    const { store } = this.deps;
+    const hasPaths = Boolean(request.kernel ?? request.initrd ?? request.modules);
+    if (request.kernelRef && hasPaths)
+      throw new BangerError(
+        ErrorCode.InvalidParams,
+        '--kernel-ref and --kernel/--initrd/--modules are mutually exclusive',
+        {
+          hint: 'name a local kernel with --kernel-ref, or give the kernel files, not both',
+        },
+      );
+    if (!request.kernelRef && !request.kernel)
+      throw new BangerError(
+        ErrorCode.InvalidParams,
+        'an image needs a kernel: give --kernel-ref NAME or --kernel FILE',
+        {
+          hint: '"banger kernel ls" lists local kernels',
+        },
+      );
+    return this.locks.run(request.name, async () => {
+      if (store.images.findByName(request.name))
+        throw new BangerError(ErrorCode.AlreadyExists, `image "${request.name}" already exists`, {
+          hint: `"banger image rm ${request.name}" first, or pick another name`,
+        });
+      await regularFile(request.rootfs, 'rootfs');
+      if (!(await isExt4(request.rootfs)))
+        throw new BangerError(
+          ErrorCode.InvalidParams,
+          `rootfs ${request.rootfs} is not an ext4 file system image`,
+        );
+      const kernel = request.kernelRef
+        ? this.kernelByName(request.kernelRef)
+        : await this.kernelInPlace(request);
+      const info = await stat(request.rootfs);
+      const record: ImageRecord = {
+        id: newId(),
+        name: request.name,
+        managed: false,
+        distro: '',
+        arch: 'x86_64',
+        description: '',
+        source: `register:${request.rootfs}`,
+        dir: dirname(request.rootfs),
+        rootfsFile: request.rootfs,
+        sizeBytes: info.size,
+        kernelId: kernel.id,
+        createdAt: new Date().toISOString(),
+      };
+      store.db.transaction(() => {
+        if (!store.kernels.findById(kernel.id)) store.kernels.insert(kernel);
+        store.images.insert(record);
+      })();
+      return record;
+    });
+  }
+
+  private kernelByName(name: string): KernelRecord {
+    const kernel = this.deps.store.kernels.findByName(name);
+    if (!kernel)
+      throw new BangerError(ErrorCode.NotFound, `kernel "${name}" not found`, {
+        hint: '"banger kernel ls" lists local kernels; "banger kernel import" adds one',
+      });
+    return kernel;
+  }
+
+  private async kernelInPlace(request: RegisterRequest): Promise<KernelRecord> {
+    const kernelFile = request.kernel!;
+    await regularFile(kernelFile, 'kernel');
+    if (request.initrd) await regularFile(request.initrd, 'initrd');
+    if (
+      request.modules &&
+      !(await stat(request.modules).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+    )
+      throw new BangerError(
+        ErrorCode.InvalidParams,
+        `modules ${request.modules} is not a directory`,
+      );
+    const name = `${request.name}-kernel`;
+    if (this.deps.store.kernels.findByName(name))
+      throw new BangerError(ErrorCode.AlreadyExists, `kernel "${name}" already exists`, {
+        hint: `register with --kernel-ref ${name}, or "banger kernel rm ${name}" first`,
+      });
+    return {
+      id: newId(),
+      name,
+      version: '',
+      source: `register:${kernelFile}`,
+      dir: dirname(kernelFile),
+      kernelFile,
+      initrdFile: request.initrd ?? null,
+      modulesDir: request.modules ?? null,
+      sha256: await sha256File(kernelFile),
+      managed: false,
+      createdAt: new Date().toISOString(),
+    };
   }
 
   private async mirrors(recipe: Recipe, override: string | undefined) {

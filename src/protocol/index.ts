@@ -26,7 +26,18 @@ const all = [
   vmList,
   vmNames,
   imageList,
+  imageShow,
+  imageBuild,
+  imageDelete,
+  imageRegister,
+  imagePull,
+  imageExport,
   kernelList,
+  kernelShow,
+  kernelDelete,
+  kernelImport,
+  kernelPull,
+  kernelCatalog,
 ] as const;
 
 export type AnyMethod = (typeof all)[number];

@@ -40,3 +40,11 @@ export class Staging {
     await rm(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Staging dirs left by a daemon that died mid-build: never valid, removed at start-up. */
+export async function removeStaleStaging(parent: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const stale = (await readdir(parent).catch(() => [])).filter((n) => n.endsWith('.staging'));
+  for (const name of stale) await rm(join(parent, name), { recursive: true, force: true });
+  return stale;
+}

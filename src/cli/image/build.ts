@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { nameValue, sizeValue } from '../flag-values.js';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 import { collectPackages, mirrorValue } from './build-flags.js';
 
@@ -39,5 +38,28 @@ export function registerImageBuild(image: Command): void {
           'banger image build dev-image --size 8G --mirror http://deb.debian.org/debian',
         ]),
     )
-    .action(notYet('image build'));
+    .action(
+      async (
+        name: string | undefined,
+        opts: { size?: number; package?: string[]; mirror?: string },
+      ) => {
+        const { withDaemon } = await import('../with-daemon.js');
+        const { ProgressRenderer } = await import('../progress.js');
+        const progress = new ProgressRenderer('image build');
+        const image = await withDaemon((c) =>
+          c.call(
+            'image.build',
+            {
+              ...(name ? { name } : {}),
+              ...(opts.size ? { sizeBytes: opts.size } : {}),
+              ...(opts.package?.length ? { packages: opts.package } : {}),
+              ...(opts.mirror ? { mirror: opts.mirror } : {}),
+            },
+            { onProgress: progress.onProgress },
+          ),
+        ).finally(() => progress.done());
+        const { imageTable } = await import('./render.js');
+        process.stdout.write(imageTable([image]));
+      },
+    );
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerImageDelete(image: Command): void {
@@ -9,5 +8,9 @@ export function registerImageDelete(image: Command): void {
     .description('Delete a local image; refused while a VM uses it (the VMs are named)')
     .argument('<name>', 'the image to delete')
     .addHelpText('after', examples(['banger image rm my-image']))
-    .action(notYet('image delete'));
+    .action(async (name: string) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      await withDaemon((c) => c.call('image.delete', { name }));
+      process.stdout.write(`deleted image ${name}\n`);
+    });
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { formatSize } from '../../config/size.js';
-import { examples, formatAge, printJson, renderTable } from '../output.js';
+import { examples, printJson } from '../output.js';
 
 export function registerImageList(image: Command): void {
   image
@@ -17,16 +16,7 @@ export function registerImageList(image: Command): void {
         process.stdout.write('no local images — "banger image build" builds the default one\n');
         return;
       }
-      const rows = images.map((i) => [
-        i.name,
-        i.distro || '-',
-        i.kernel ?? '-',
-        formatSize(i.sizeBytes),
-        i.managed ? 'managed' : 'registered',
-        formatAge(i.createdAt),
-      ]);
-      process.stdout.write(
-        renderTable(['NAME', 'DISTRO', 'KERNEL', 'SIZE', 'KIND', 'CREATED'], rows),
-      );
+      const { imageTable } = await import('./render.js');
+      process.stdout.write(imageTable(images));
     });
 }

@@ -1,6 +1,6 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { nameValue } from '../flag-values.js';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 import { addKernelFlags, checkKernelFlags, type KernelFlags } from './kernel-flags.js';
 
@@ -26,5 +26,20 @@ export function registerImageRegister(image: Command): void {
         ]),
     )
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, true))
-    .action(notYet('image register'));
+    .action(async (name: string, opts: KernelFlags & { rootfs: string }) => {
+      const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
+      const { withDaemon } = await import('../with-daemon.js');
+      const image = await withDaemon((c) =>
+        c.call('image.register', {
+          name,
+          rootfs: resolve(opts.rootfs),
+          kernelRef: opts.kernelRef,
+          kernel: abs(opts.kernel),
+          initrd: abs(opts.initrd),
+          modules: abs(opts.modules),
+        }),
+      );
+      const { imageTable } = await import('./render.js');
+      process.stdout.write(imageTable([image]));
+    });
 }

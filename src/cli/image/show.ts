@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
-import { examples } from '../output.js';
+import { examples, printJson } from '../output.js';
 
 export function registerImageShow(image: Command): void {
   image
@@ -12,5 +11,24 @@ export function registerImageShow(image: Command): void {
       'after',
       examples(['banger image show debian-bookworm', 'banger image show debian-bookworm --json']),
     )
-    .action(notYet('image show'));
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const image = await withDaemon((c) => c.call('image.show', { name }));
+      if (opts.json) return printJson(image);
+      const { formatSizeApprox } = await import('../../config/size.js');
+      process.stdout.write(
+        [
+          `name:        ${image.name}`,
+          `kind:        ${image.managed ? 'managed (banger owns its files)' : 'registered in place'}`,
+          `distro:      ${image.distro || '-'} (${image.arch})`,
+          `description: ${image.description || '-'}`,
+          `source:      ${image.source}`,
+          `kernel:      ${image.kernel ?? '-'}${image.kernelFile ? ` (${image.kernelFile})` : ''}`,
+          `initrd:      ${image.initrdFile ?? '-'}`,
+          `rootfs:      ${image.rootfs} (${formatSizeApprox(image.sizeBytes)})`,
+          `created:     ${image.createdAt}`,
+          `used by:     ${image.usedBy.length ? image.usedBy.join(', ') : 'no VMs'}`,
+        ].join('\n') + '\n',
+      );
+    });
 }

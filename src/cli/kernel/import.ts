@@ -1,5 +1,5 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerKernelImport(kernel: Command): void {
@@ -19,5 +19,13 @@ export function registerKernelImport(kernel: Command): void {
           'banger image register my-distro --rootfs root.ext4 --kernel-ref my-6.12',
         ]),
     )
-    .action(notYet('kernel import'));
+    .action(async (name: string, opts: { from: string }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const k = await withDaemon((c) =>
+        c.call('kernel.import', { name, from: resolve(opts.from) }),
+      );
+      process.stdout.write(
+        `imported kernel ${k.name}${k.version ? ` (${k.version})` : ''}: ${k.kernel}\n`,
+      );
+    });
 }

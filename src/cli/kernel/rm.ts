@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerKernelRm(kernel: Command): void {
@@ -9,5 +8,9 @@ export function registerKernelRm(kernel: Command): void {
     .description('Delete a local kernel; refused while an image uses it (the images are named)')
     .argument('<name>', 'the kernel to delete')
     .addHelpText('after', examples(['banger kernel rm generic-6.12']))
-    .action(notYet('kernel rm'));
+    .action(async (name: string) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      await withDaemon((c) => c.call('kernel.delete', { name }));
+      process.stdout.write(`deleted kernel ${name}\n`);
+    });
 }

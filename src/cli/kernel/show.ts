@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
-import { examples } from '../output.js';
+import { examples, printJson } from '../output.js';
 
 export function registerKernelShow(kernel: Command): void {
   kernel
@@ -15,5 +14,22 @@ export function registerKernelShow(kernel: Command): void {
         'banger kernel show debian-bookworm-cloud --json',
       ]),
     )
-    .action(notYet('kernel show'));
+    .action(async (name: string, opts: { json?: boolean }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const k = await withDaemon((c) => c.call('kernel.show', { name }));
+      if (opts.json) return printJson(k);
+      process.stdout.write(
+        [
+          `name:     ${k.name}`,
+          `version:  ${k.version || '-'}`,
+          `source:   ${k.source}`,
+          `kernel:   ${k.kernel}`,
+          `initrd:   ${k.initrd ?? '-'}`,
+          `modules:  ${k.modulesDir ?? '-'}`,
+          `sha256:   ${k.sha256}`,
+          `created:  ${k.createdAt}`,
+          `used by:  ${k.usedBy.length ? k.usedBy.join(', ') : 'no images'}`,
+        ].join('\n') + '\n',
+      );
+    });
 }

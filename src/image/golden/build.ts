@@ -25,7 +25,7 @@ export interface GoldenBuildInput extends MmdebstrapPlan {
   sizeBytes?: number;
   runner: Runner;
   signal?: AbortSignal;
-  progress(stage: string, detail?: string): void;
+  progress: (stage: string, detail?: string) => void;
 }
 
 export interface GoldenBuildResult {

@@ -39,6 +39,8 @@ export function mmdebstrapArgs(plan: MmdebstrapPlan): string[] {
           '--setup-hook=mkdir -p "$1/var/cache/apt/archives"',
           `--setup-hook=sync-in ${plan.aptCacheDir} /var/cache/apt/archives/`,
           `--customize-hook=sync-out /var/cache/apt/archives ${plan.aptCacheDir}`,
+          // Keep the essential packages' .debs too, so the cache holds the whole set.
+          '--skip=essential/unlink',
         ]),
     recipe.suite,
     '-',
