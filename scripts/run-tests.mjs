@@ -3,7 +3,8 @@
 // every test file through node:test with tsx. Files are listed explicitly: `tsx --test`
 // without paths finds none on Node 20. `--coverage` wraps the run in c8 and prints the total.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -22,7 +23,7 @@ function find(dir) {
 }
 
 function run(cmd, cmdArgs) {
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env: process.env });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
@@ -37,6 +38,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.log(`running ${files.length} test files`);
+// e2e files share artefacts built once per run (the golden image) under this run's name.
+process.env.BANGER_TEST_RUN = `${Date.now()}-${process.pid}`;
+const runDir = join(tmpdir(), `banger-e2e-${process.env.BANGER_TEST_RUN}`);
+process.on('exit', () => rmSync(runDir, { recursive: true, force: true }));
 const nodeTest = [
   process.execPath,
   '--import',

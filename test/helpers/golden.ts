@@ -1,0 +1,87 @@
+import { execa } from 'execa';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeSandbox } from './sandbox.js';
+
+export interface GoldenImage {
+  dir: string;
+  rootfs: string;
+  kernel: string;
+  initrd: string;
+  /** What `banger image build` printed, for the test that checks it. */
+  stdout: string;
+  stderr: string;
+  imageShow: Record<string, unknown>;
+  kernelShow: Record<string, unknown>;
+}
+
+const WAIT_MS = 30 * 60_000;
+
+/**
+ * The golden image, built once per test run through the real CLI (`banger image build` in a
+ * sandbox) and shared by every e2e file: the first caller builds, the others wait for it.
+ * scripts/run-tests.mjs names the run (BANGER_TEST_RUN) and removes the directory after.
+ */
+export async function goldenImage(): Promise<GoldenImage> {
+  const dir = join(tmpdir(), `banger-e2e-${process.env.BANGER_TEST_RUN ?? 'adhoc'}`);
+  await mkdir(dir, { recursive: true });
+  const done = join(dir, 'golden.json');
+  const failed = join(dir, 'golden.failed');
+  const won = await mkdir(join(dir, 'golden.lock')).then(
+    () => true,
+    () => false,
+  );
+  if (won) {
+    try {
+      await writeFile(done, JSON.stringify(await build(dir)));
+    } catch (err) {
+      await writeFile(failed, String(err instanceof Error ? err.stack : err));
+      throw err;
+    }
+  }
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const text = await readFile(done, 'utf8').catch(() => undefined);
+    if (text) return JSON.parse(text) as GoldenImage;
+    const error = await readFile(failed, 'utf8').catch(() => undefined);
+    if (error) throw new Error(`the shared golden image build failed:\n${error}`);
+    if (Date.now() > deadline)
+      throw new Error('timed out waiting for the shared golden image build');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function build(dir: string): Promise<GoldenImage> {
+  const sb = await makeSandbox();
+  try {
+    const r = await sb.cli(['image', 'build'], { timeoutMs: WAIT_MS });
+    if (r.exitCode !== 0)
+      throw new Error(`banger image build exited ${r.exitCode}:\n${String(r.stderr)}`);
+    const imageShow = JSON.parse(
+      String((await sb.cli(['image', 'show', 'debian-bookworm', '--json'])).stdout),
+    ) as Record<string, unknown>;
+    const kernelShow = JSON.parse(
+      String((await sb.cli(['kernel', 'show', 'debian-bookworm-cloud', '--json'])).stdout),
+    ) as Record<string, unknown>;
+    const out = join(dir, 'golden');
+    await rm(out, { recursive: true, force: true });
+    await mkdir(out);
+    const golden: GoldenImage = {
+      dir: out,
+      rootfs: join(out, 'rootfs.ext4'),
+      kernel: join(out, 'vmlinux'),
+      initrd: join(out, 'initrd.img'),
+      stdout: String(r.stdout),
+      stderr: String(r.stderr),
+      imageShow,
+      kernelShow,
+    };
+    await execa('cp', ['--sparse=always', String(imageShow.rootfs), golden.rootfs]);
+    await copyFile(String(imageShow.kernelFile), golden.kernel);
+    await copyFile(String(imageShow.initrdFile), golden.initrd);
+    return golden;
+  } finally {
+    await sb.dispose();
+  }
+}
