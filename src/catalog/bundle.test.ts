@@ -219,6 +219,19 @@ for (const [label, make, message] of malicious) {
   });
 }
 
+test('a cancelled extraction is reported as cancelled and leaves nothing', async () => {
+  const file = await tarZst(join(dir, 'cancel.tar.zst'), [manifest, rootfs]);
+  const staging = await stagingDir('cancel');
+  const ac = new AbortController();
+  ac.abort();
+  const err = await extractBundle(file, staging, realRunner, { signal: ac.signal }).catch(
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof BangerError);
+  assert.equal(err.code, ErrorCode.Cancelled);
+  assert.deepEqual(await readdir(staging), []);
+});
+
 test('a missing bundle file is an error naming it', async () => {
   const staging = await stagingDir('missing-file');
   await assert.rejects(

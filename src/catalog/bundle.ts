@@ -35,10 +35,10 @@ const ROOTFS = 'rootfs.ext4';
 const MANIFEST = 'manifest.json';
 const MAX_MANIFEST_BYTES = 64 * 1024;
 /**
- * zstd level for packBundle. Measured here (2 CPUs, -T0) on 300 MB of real binaries: -3 1.3 s
- * (115 MB), -10 5.5 s (103 MB), -15 39 s (102 MB), -19 195 s (91 MB); a 1 GiB sparse (zero)
- * file takes 1.3-2.8 s at any level. -19 would take ~10 min per golden image for 12% less,
- * so 10; decompression speed is the same at every level.
+ * zstd level for packBundle, measured here (2 CPUs, -T0) packing a 1 GiB ext4 holding 329 MB of
+ * /usr/bin: -3 10.6 s → 111 MB, -10 14.5 s → 97 MB, -19 226 s → 86 MB; a 1 GiB all-zero sparse
+ * file takes 3-6 s at any level. -19 costs 15x the time for 12% less, so 10; decompression runs
+ * at the same speed for every level.
  */
 export const DEFAULT_ZSTD_LEVEL = 10;
 
@@ -72,7 +72,8 @@ const EARLY_END = /unexpected end of data|premature close/i;
 
 /**
  * Streams `file` through `zstd -d -c` into a tar parser, calling `onEntry` for each member in
- * order (it must consume the entry). Errors from `onEntry` win; then zstd's, then tar's.
+ * order (it must consume the entry). The error reported is the cause: a rejected member, else a
+ * corrupt tar header, else zstd's own complaint (a truncated file), else an early end of the tar.
  */
 export async function walkTarZst(
   file: string,
@@ -246,7 +247,7 @@ export async function extractBundle(
 ): Promise<BundleManifest> {
   const what = `bundle ${bundleFile}`;
   const written: string[] = [];
-  let manifestText: string | undefined;
+  let manifest: BundleManifest | undefined;
   try {
     await walkTarZst(
       bundleFile,
@@ -270,7 +271,8 @@ export async function extractBundle(
             MAX_MANIFEST_BYTES,
             `${what}: ${MANIFEST}`,
           );
-          manifestText = data.toString('utf8');
+          // Checked as soon as it is read: packBundle puts it first, before the big rootfs.
+          manifest = parseManifest(data.toString('utf8'), `${what}: ${MANIFEST}`);
           await writeFile(dest, data, { flag: 'wx', mode: 0o644 });
         } else {
           await writeSparse(entryBytes(entry), dest);
@@ -278,10 +280,9 @@ export async function extractBundle(
       },
       options.signal,
     );
-    for (const name of [ROOTFS, MANIFEST]) {
-      if (!written.includes(join(destDir, name))) throw bad(what, `missing member ${name}`);
-    }
-    return parseManifest(manifestText ?? '', `${what}: ${MANIFEST}`);
+    if (!written.includes(join(destDir, ROOTFS))) throw bad(what, `missing member ${ROOTFS}`);
+    if (manifest === undefined) throw bad(what, `missing member ${MANIFEST}`);
+    return manifest;
   } catch (err) {
     await Promise.all(written.map((f) => rm(f, { force: true })));
     throw err;
@@ -297,7 +298,11 @@ export async function packBundle(
   options: { signal?: AbortSignal; level?: number } = {},
 ): Promise<{ sha256: string; bytes: number }> {
   const manifestData = Buffer.from(manifestToJson(manifest));
-  parseManifest(manifestData.toString('utf8'), 'bundle manifest');
+  try {
+    parseManifest(manifestData.toString('utf8'), 'bundle manifest');
+  } catch (err) {
+    throw new BangerError(ErrorCode.Usage, errorMessage(err));
+  }
   const info = await stat(rootfsFile);
   if (!info.isFile()) throw bad(rootfsFile, 'not a regular file');
   const tmp = `${outFile}.tmp`;

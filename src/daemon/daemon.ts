@@ -88,12 +88,19 @@ export class Daemon {
     // We hold the lock, so any socket file here is a dead daemon's.
     await rm(layout.socket, { force: true });
     const store = this.store;
+    const kernels = new KernelService({
+      layout,
+      store,
+      runner: realRunner,
+      catalogSources: config.catalog.kernels,
+    });
+    const images = new ImageService({ layout, store, config, runner: realRunner, log }, kernels);
     this.rpc = new RpcServer(
       buildRoutes({
         layout,
         store,
-        images: new ImageService({ layout, store, config, runner: realRunner, log }),
-        kernels: new KernelService({ layout, store, runner: realRunner }),
+        images,
+        kernels,
         vmm: { ...vmm, kvm: kvm.detail },
         startedAt: this.startedAt,
         requestShutdown: () => void this.close(),

@@ -1,7 +1,22 @@
 import type { z } from 'zod';
 import { daemonPing, daemonShutdown, daemonStatus } from '../protocol/daemon.js';
-import { imageBuild, imageDelete, imageList, imageRegister, imageShow } from '../protocol/image.js';
-import { kernelDelete, kernelImport, kernelList, kernelShow } from '../protocol/kernel.js';
+import {
+  imageBuild,
+  imageDelete,
+  imageExport,
+  imageList,
+  imagePull,
+  imageRegister,
+  imageShow,
+} from '../protocol/image.js';
+import {
+  kernelCatalog,
+  kernelDelete,
+  kernelImport,
+  kernelList,
+  kernelPull,
+  kernelShow,
+} from '../protocol/kernel.js';
 import type { ImageService } from '../image/image-service.js';
 import { imageSummary, kernelSummary } from '../image/image-records.js';
 import type { KernelService } from '../kernel/kernel-service.js';

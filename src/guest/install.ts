@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { TreeMetadata } from '../disk/ext4.js';
 import { packageRoot } from '../system/package-root.js';
 import { GENERATORS_DIR, MASKED_UNITS, PAM_EDITS } from './boot-trims.js';
 
@@ -44,6 +45,24 @@ export function assetPath(name: string): string {
 
 /** Every path the installer creates or rewrites, so an unprivileged build can set root:root. */
 export type Recorder = (path: string, mode: number, type: 'file' | 'dir' | 'symlink') => void;
+
+/**
+ * A Recorder that updates a tree's metadata: a rewritten file keeps its owner (etc/shadow is
+ * root:shadow), a new path is root's. `written` collects the paths, when the caller needs them.
+ */
+export function metadataRecorder(metadata: TreeMetadata, written?: Set<string>): Recorder {
+  return (path, mode, type) => {
+    written?.add(path);
+    const existing = metadata.get(path);
+    metadata.set(path, {
+      type: type === 'dir' ? 'directory' : type,
+      uid: existing?.uid ?? 0,
+      gid: existing?.gid ?? 0,
+      mode,
+      ...(type === 'symlink' && existing?.linkTarget ? { linkTarget: existing.linkTarget } : {}),
+    });
+  };
+}
 
 /**
  * Turns a freshly bootstrapped Debian tree into a banger guest: banger's units and sshd

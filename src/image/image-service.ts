@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -11,7 +9,12 @@ import type { ImageRecord } from '../store/images.js';
 import type { KernelRecord } from '../store/kernels.js';
 import { newId, Staging } from '../system/atomic-publish.js';
 import { KeyedMutex } from '../system/mutex.js';
+import { downloadProgress, type OpContext } from '../system/operation.js';
+import { sha256File } from '../system/sha256.js';
 import type { Runner } from '../system/runner.js';
+import { extractBundle, packBundle } from '../catalog/bundle.js';
+import { download } from '../catalog/download.js';
+import { findEntry, loadCatalogs } from '../catalog/sources.js';
 import { debianMirror, hostAptSources, securityMirror } from './golden/apt-sources.js';
 import { buildGoldenImage } from './golden/build.js';
 import { RECIPES, type Recipe } from './golden/recipe.js';
@@ -24,11 +27,6 @@ export interface ImageDeps {
   log: Logger;
 }
 
-export interface OpContext {
-  signal: AbortSignal;
-  progress: (stage: string, detail?: string) => void;
-}
-
 export interface RegisterRequest {
   name: string;
   rootfs: string;
@@ -36,6 +34,19 @@ export interface RegisterRequest {
   kernel?: string;
   initrd?: string;
   modules?: string;
+}
+
+export interface PullRequest {
+  name: string;
+  kernelRef?: string;
+  kernel?: string;
+  initrd?: string;
+  modules?: string;
+}
+
+/** Who pulls a kernel the image needs (the kernel service; optional to keep tests small). */
+export interface KernelPuller {
+  pull(name: string, force: boolean, ctx: OpContext): Promise<KernelRecord>;
 }
 
 export interface BuildRequest {
@@ -50,7 +61,10 @@ export class ImageService {
   /** One operation per image name at a time (two builds of one name would race to publish). */
   readonly locks = new KeyedMutex();
 
-  constructor(private readonly deps: ImageDeps) {}
+  constructor(
+    private readonly deps: ImageDeps,
+    private readonly kernels?: KernelPuller,
+  ) {}
 
   get(name: string): ImageRecord {
     const image = this.deps.store.images.findByName(name);
@@ -85,11 +99,7 @@ export class ImageService {
   async build(request: BuildRequest, ctx: OpContext): Promise<ImageRecord> {
     const { layout, store, config, runner, log } = this.deps;
     const name = request.name ?? config.defaultImageName;
-    const recipe = RECIPES.get(name);
-    if (!recipe)
-      throw new BangerError(ErrorCode.NotFound, `no build recipe for image "${name}"`, {
-        hint: `banger can build: ${[...RECIPES.keys()].join(', ')}`,
-      });
+    const recipe = await this.recipeFor(name, ctx.signal);
     return this.locks.run(name, async () => {
       if (store.images.findByName(name))
         throw new BangerError(ErrorCode.AlreadyExists, `image "${name}" already exists`, {
@@ -152,6 +162,154 @@ export class ImageService {
         await rm(workDir, { recursive: true, force: true });
       }
     });
+  }
+
+  /** A recipe by its own name, or the recipe a catalog entry of that name points at. */
+  private async recipeFor(name: string, signal: AbortSignal): Promise<Recipe> {
+    const direct = RECIPES.get(name);
+    if (direct) return direct;
+    const hit = findEntry(
+      await loadCatalogs('images', this.deps.config.catalog.images, { signal }),
+      name,
+    );
+    const recipe = hit?.entry.recipe ? RECIPES.get(hit.entry.recipe) : undefined;
+    if (recipe) return { ...recipe, name };
+    throw new BangerError(ErrorCode.NotFound, `no build recipe for image "${name}"`, {
+      hint: `banger can build: ${[...RECIPES.keys()].join(', ')}${hit ? '; this one is pulled: "banger image pull ' + name + '"' : ''}`,
+    });
+  }
+
+  /**
+   * From the catalogs: a bundle is downloaded (sha256-checked, published atomically), an entry
+   * with a recipe is built. The bundle's kernel: --kernel-ref > the entry's > the manifest's >
+   * kernel files; a missing kernel that is in the kernel catalog is pulled first.
+   */
+  async pull(request: PullRequest, ctx: OpContext): Promise<ImageRecord> {
+    const { store, config, layout, runner } = this.deps;
+    const catalogs = await loadCatalogs('images', config.catalog.images, { signal: ctx.signal });
+    const hit = findEntry(catalogs, request.name);
+    if (!hit)
+      throw new BangerError(ErrorCode.NotFound, `image "${request.name}" is in no catalog`, {
+        hint: `searched: ${catalogs.map((c) => c.source).join(', ')}; add a catalog under [catalog] images in ${layout.configFile}`,
+      });
+    const { entry, source } = hit;
+    if (!entry.tarballUrl) {
+      if (entry.recipe) {
+        ctx.progress(
+          'resolve',
+          `${request.name}: no bundle in ${source}; building it from the ${entry.recipe} recipe`,
+        );
+        return this.build({ name: request.name }, ctx);
+      }
+      throw new BangerError(
+        ErrorCode.Config,
+        `catalog ${source}: entry "${request.name}" has neither tarball_url nor recipe`,
+      );
+    }
+    const url = entry.tarballUrl;
+    return this.locks.run(request.name, async () => {
+      if (store.images.findByName(request.name))
+        throw new BangerError(ErrorCode.AlreadyExists, `image "${request.name}" already exists`, {
+          hint: `"banger image rm ${request.name}" first to pull it again`,
+        });
+      const id = newId();
+      const staging = await Staging.create(layout.imagesDir, id);
+      try {
+        ctx.progress('download', url);
+        const bundle = join(staging.dir, 'bundle.tar.zst');
+        await download(url, bundle, {
+          ...(entry.tarballSha256 ? { sha256: entry.tarballSha256 } : {}),
+          ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
+          signal: ctx.signal,
+          onProgress: downloadProgress(ctx),
+        });
+        ctx.progress('extract', 'rootfs.ext4 and manifest.json');
+        const manifest = await extractBundle(bundle, staging.dir, runner, { signal: ctx.signal });
+        await rm(bundle, { force: true });
+        await rm(join(staging.dir, 'manifest.json'), { force: true });
+        const kernelRef = request.kernelRef ?? entry.kernelRef ?? manifest.kernelRef;
+        const kernel =
+          kernelRef && !request.kernel
+            ? await this.kernelOrPull(kernelRef, ctx)
+            : request.kernel
+              ? await this.kernelInPlace({ ...request, name: request.name, rootfs: '' })
+              : undefined;
+        if (!kernel)
+          throw new BangerError(ErrorCode.InvalidParams, `bundle ${url} names no kernel`, {
+            hint: 'give --kernel-ref NAME (or --kernel FILE)',
+          });
+        ctx.progress('publish', `image ${request.name}`);
+        const dir = await staging.publish();
+        const record: ImageRecord = {
+          id,
+          name: request.name,
+          managed: true,
+          distro: entry.distro ?? manifest.distro ?? '',
+          arch: entry.arch ?? manifest.arch ?? 'x86_64',
+          description: entry.description ?? manifest.description ?? '',
+          source: `pull:${url}`,
+          dir,
+          rootfsFile: join(dir, 'rootfs.ext4'),
+          sizeBytes: (await stat(join(dir, 'rootfs.ext4'))).size,
+          kernelId: kernel.id,
+          createdAt: new Date().toISOString(),
+        };
+        try {
+          store.db.transaction(() => {
+            if (!store.kernels.findById(kernel.id)) store.kernels.insert(kernel);
+            store.images.insert(record);
+          })();
+        } catch (err) {
+          await rm(dir, { recursive: true, force: true });
+          throw err;
+        }
+        return record;
+      } finally {
+        await staging.discard();
+      }
+    });
+  }
+
+  /** The local image, pulled or built first when it is not local (vm create/run). */
+  async ensure(name: string, ctx: OpContext): Promise<ImageRecord> {
+    const local = this.deps.store.images.findByName(name);
+    if (local) return local;
+    ctx.progress('resolve image', `${name} is not local: pulling it from the catalog`);
+    return this.pull({ name }, ctx);
+  }
+
+  /** Packs a local image as a bundle another host can pull (its kernel is named, not included). */
+  async export(
+    name: string,
+    out: string,
+    ctx: OpContext,
+  ): Promise<{ path: string; sha256: string; bytes: number }> {
+    const image = this.get(name);
+    const kernel = image.kernelId ? this.deps.store.kernels.findById(image.kernelId) : undefined;
+    ctx.progress('pack', `${image.rootfsFile} → ${out}`);
+    await mkdir(dirname(out), { recursive: true });
+    const result = await packBundle(
+      image.rootfsFile,
+      {
+        name: image.name,
+        ...(image.distro ? { distro: image.distro } : {}),
+        arch: image.arch,
+        ...(kernel ? { kernelRef: kernel.name } : {}),
+        ...(image.description ? { description: image.description } : {}),
+      },
+      out,
+      this.deps.runner,
+      { signal: ctx.signal },
+    );
+    return { path: out, ...result };
+  }
+
+  private async kernelOrPull(name: string, ctx: OpContext): Promise<KernelRecord> {
+    const local = this.deps.store.kernels.findByName(name);
+    if (local) return local;
+    if (!this.kernels) throw new BangerError(ErrorCode.NotFound, `kernel "${name}" not found`);
+    ctx.progress('kernel', `${name} is not local: pulling it from the kernel catalog`);
+    return this.kernels.pull(name, false, ctx);
   }
 
   /**
@@ -316,12 +474,6 @@ export class ImageService {
     store.kernels.insert(record);
     return record;
   }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** ext4's superblock magic (0xEF53 at byte 1080): enough to catch "that is not a disk image". */

@@ -1,8 +1,12 @@
-import { copyFile, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { download } from '../catalog/download.js';
+import { extractKernelTarball } from '../catalog/kernel-tarball.js';
+import { findEntry, loadCatalogs } from '../catalog/sources.js';
 import type { Layout } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
-import { sha256File } from '../image/image-service.js';
+import { downloadProgress, type OpContext } from '../system/operation.js';
+import { sha256File } from '../system/sha256.js';
 import type { KernelRecord } from '../store/kernels.js';
 import type { Store } from '../store/store.js';
 import { newId, Staging } from '../system/atomic-publish.js';
@@ -13,6 +17,18 @@ export interface KernelDeps {
   layout: Layout;
   store: Store;
   runner: Runner;
+  /** Kernel catalog sources from config ([catalog] kernels), searched before the embedded one. */
+  catalogSources: readonly string[];
+}
+
+export interface KernelCatalogItem {
+  name: string;
+  description: string;
+  version: string;
+  sizeBytes?: number;
+  source: string;
+  local: boolean;
+  how: 'download' | 'build';
 }
 
 /** Local kernels: what `kernel list/show/rm/import` do. */
@@ -41,6 +57,114 @@ export class KernelService {
       );
     this.deps.store.kernels.delete(kernel.id);
     if (kernel.managed) await rm(kernel.dir, { recursive: true, force: true });
+  }
+
+  /** Every kernel the catalogs offer (first source wins a name), marked when local. */
+  async catalog(signal?: AbortSignal): Promise<KernelCatalogItem[]> {
+    const seen = new Set<string>();
+    const items: KernelCatalogItem[] = [];
+    for (const { source, catalog } of await loadCatalogs('kernels', this.deps.catalogSources, {
+      signal,
+    })) {
+      for (const e of catalog.entries) {
+        if (seen.has(e.name)) continue;
+        seen.add(e.name);
+        items.push({
+          name: e.name,
+          description: e.description ?? '',
+          version: e.kernelVersion ?? '',
+          ...(e.sizeBytes ? { sizeBytes: e.sizeBytes } : {}),
+          source,
+          local: Boolean(this.deps.store.kernels.findByName(e.name)),
+          how: e.tarballUrl ? 'download' : 'build',
+        });
+      }
+    }
+    return items;
+  }
+
+  /** Downloads a kernel tarball from the catalog (sha256-checked) and registers it. */
+  async pull(name: string, force: boolean, ctx: OpContext): Promise<KernelRecord> {
+    const { layout, store, runner } = this.deps;
+    const catalogs = await loadCatalogs('kernels', this.deps.catalogSources, {
+      signal: ctx.signal,
+    });
+    const hit = findEntry(catalogs, name);
+    if (!hit)
+      throw new BangerError(ErrorCode.NotFound, `kernel "${name}" is in no catalog`, {
+        hint: `"banger kernel ls --available" lists what the catalogs offer`,
+      });
+    const { entry } = hit;
+    if (!entry.tarballUrl) {
+      const recipe = entry.recipe ?? name;
+      throw new BangerError(
+        ErrorCode.NotFound,
+        `kernel "${name}" is built with the ${recipe} image, not downloaded`,
+        {
+          hint: `"banger image build ${recipe}" builds and registers it`,
+        },
+      );
+    }
+    const existing = store.kernels.findByName(name);
+    if (existing && !force)
+      throw new BangerError(ErrorCode.AlreadyExists, `kernel "${name}" is already local`, {
+        hint: `"banger kernel pull ${name} --force" replaces it`,
+      });
+    if (existing && store.kernels.usedBy(existing.id).length > 0)
+      throw new BangerError(
+        ErrorCode.Conflict,
+        `kernel "${name}" is used by images ${store.kernels.usedBy(existing.id).join(', ')}`,
+        {
+          hint: 'delete those images first, or pull the kernel under another catalog name',
+        },
+      );
+    const id = newId();
+    const staging = await Staging.create(layout.kernelsDir, id);
+    try {
+      ctx.progress('download', entry.tarballUrl);
+      const file = join(staging.dir, 'kernel.tar.zst');
+      await download(entry.tarballUrl, file, {
+        ...(entry.tarballSha256 ? { sha256: entry.tarballSha256 } : {}),
+        ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
+        signal: ctx.signal,
+        onProgress: downloadProgress(ctx),
+      });
+      ctx.progress('extract', 'kernel, initrd and modules');
+      const tree = join(staging.dir, 'tree');
+      await mkdir(tree);
+      const paths = await extractKernelTarball(file, tree, runner, { signal: ctx.signal });
+      await rm(file, { force: true });
+      const sha256 = await sha256File(paths.kernel);
+      const dir = staging.finalDir;
+      const inFinal = (p: string) => join(dir, relative(staging.dir, p));
+      if (existing) {
+        store.kernels.delete(existing.id);
+        if (existing.managed) await rm(existing.dir, { recursive: true, force: true });
+      }
+      await staging.publish();
+      const record: KernelRecord = {
+        id,
+        name,
+        version: entry.kernelVersion ?? '',
+        source: `pull:${entry.tarballUrl}`,
+        dir,
+        kernelFile: inFinal(paths.kernel),
+        initrdFile: paths.initrd ? inFinal(paths.initrd) : null,
+        modulesDir: paths.modulesDir ? inFinal(paths.modulesDir) : null,
+        sha256,
+        managed: true,
+        createdAt: new Date().toISOString(),
+      };
+      try {
+        store.kernels.insert(record);
+      } catch (err) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+      return record;
+    } finally {
+      await staging.discard();
+    }
   }
 
   /** Copies a kernel (and its initrd and modules) from a directory into banger's store. */

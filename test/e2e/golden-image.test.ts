@@ -51,7 +51,7 @@ describe('banger image build (golden debian-bookworm)', () => {
     for (const key of ['ssh_host_ed25519_key', 'ssh_host_rsa_key', 'ssh_host_ecdsa_key'])
       assert.equal(await debugfsStat(golden.rootfs, `/etc/ssh/${key}`, realRunner), undefined, key);
     assert.equal(await cat('/etc/machine-id'), '');
-    assert.match(await cat('/etc/shadow'), /^root:!\*:/);
+    assert.match(await cat('/etc/shadow'), /^root:!\*:/m);
     assert.ok(await debugfsStat(golden.rootfs, '/var/lib/banger/first-boot-pending', realRunner));
     assert.equal(await debugfsStat(golden.rootfs, '/.dockerenv', realRunner), undefined);
     assert.match(await cat('/etc/fstab'), /^\/dev\/vdb\s+\/root\s+ext4\s+defaults,noauto/m);

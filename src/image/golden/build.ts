@@ -8,7 +8,7 @@ import {
   type TreeMetadata,
 } from '../../disk/ext4.js';
 import { BangerError, ErrorCode } from '../../errors.js';
-import { installGuestAssets } from '../../guest/install.js';
+import { installGuestAssets, metadataRecorder } from '../../guest/install.js';
 import { extractVmlinux, hasPvhEntry } from '../../kernel/extract-vmlinux.js';
 import { buildInitramfs } from '../../kernel/initramfs.js';
 import type { Runner } from '../../system/runner.js';
@@ -63,10 +63,7 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
 
     input.progress('guest', "installing banger's guest assets and boot trims");
     const written = new Set<string>();
-    await installGuestAssets(tree, (path, mode, type) => {
-      written.add(path);
-      recordRootOwned(metadata, path, mode, type);
-    });
+    await installGuestAssets(tree, metadataRecorder(metadata, written));
 
     input.progress('kernel', 'copying the kernel out of the image');
     const kernel = await takeKernel(tree, input.kernelDir, runner);
@@ -97,23 +94,6 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
   } finally {
     await rm(input.workDir, { recursive: true, force: true });
   }
-}
-
-function recordRootOwned(
-  metadata: TreeMetadata,
-  path: string,
-  mode: number,
-  type: 'file' | 'dir' | 'symlink',
-) {
-  const existing = metadata.get(path);
-  // A rewritten file keeps its owner (etc/shadow is root:shadow); new paths are root's.
-  metadata.set(path, {
-    type: type === 'dir' ? 'directory' : type,
-    uid: existing?.uid ?? 0,
-    gid: existing?.gid ?? 0,
-    mode,
-    ...(type === 'symlink' ? { linkTarget: existing?.linkTarget } : {}),
-  });
 }
 
 async function takeKernel(tree: string, kernelDir: string, runner: Runner) {
