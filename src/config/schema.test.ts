@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { homedir } from 'node:os';
 import { test } from 'node:test';
 import { KNOWN_KEYS, defaultConfig, describeValue, validateConfig } from './schema.js';
 
@@ -36,7 +37,7 @@ test('image_build and catalog tables are validated', () => {
   });
   assert.ok(ok.success);
   assert.deepEqual(ok.data.imageBuild.packages, ['jq', 'build-essential']);
-  assert.deepEqual(ok.data.catalog.kernels, ['~/k.json']);
+  assert.deepEqual(ok.data.catalog.kernels, [`${homedir()}/k.json`]);
   for (const bad of [
     { image_build: { mirror: 'deb.debian.org' } },
     { image_build: { packages: ['Not A Package'] } },

@@ -1,5 +1,7 @@
 // config.toml is the one place users tune banger, so every key is declared here with its limits:
 // a typo or a bad value fails at load with the key named, never later inside a VM operation.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { GiB, SizeError, formatSize, parseMemoryMiB, parseSize } from './size.js';
 import { isValidName, nameProblem } from './names.js';
@@ -252,6 +254,11 @@ const topShape = {
   catalog: table(catalogShape).optional(),
 };
 
+/** `~/x` is the host user's home, as in a shell. */
+function expandHome(path: string): string {
+  return path.startsWith('~/') ? join(homedir(), path.slice(2)) : path;
+}
+
 function bytesNumber(value: number): number {
   if (Number.isSafeInteger(value) && value >= 0) return value;
   throw new SizeError(`invalid size ${value}: a number of bytes must be a whole number`);
@@ -291,7 +298,10 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
       nat: network.nat ?? false,
     },
     imageBuild: { mirror: ib.mirror, packages: ib.packages ?? [] },
-    catalog: { images: catalog.images ?? [], kernels: catalog.kernels ?? [] },
+    catalog: {
+      images: (catalog.images ?? []).map(expandHome),
+      kernels: (catalog.kernels ?? []).map(expandHome),
+    },
   };
 }
 

@@ -108,6 +108,16 @@ export function buildRoutes(s: Services): Map<string, Route> {
     route(imageRegister, async (params) =>
       imageSummary(await s.images.register(params), kernelName),
     ),
+    route(imagePull, async (params, ctx) =>
+      imageSummary(await s.images.pull(params, ctx), kernelName),
+    ),
+    route(imageExport, ({ name, out }, ctx) => s.images.export(name, out, ctx)),
+    route(kernelPull, async ({ name, force }, ctx) =>
+      kernelSummary(await s.kernels.pull(name, force ?? false, ctx)),
+    ),
+    route(kernelCatalog, async (_params, ctx) => ({
+      kernels: await s.kernels.catalog(ctx.signal),
+    })),
     route(kernelList, () => ({ kernels: s.store.kernels.list().map(kernelSummary) })),
     route(kernelShow, ({ name }) => {
       const k = s.kernels.get(name);

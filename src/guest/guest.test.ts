@@ -15,7 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { MASKED_UNITS } from './boot-trims.js';
-import { assetPath, FIRST_BOOT_MARKER, GUEST_FILES, installGuestAssets } from './install.js';
+import {
+  assetPath,
+  FIRST_BOOT_MARKER,
+  GUEST_FILES,
+  installGuestAssets,
+  metadataRecorder,
+} from './install.js';
 
 let dir: string;
 before(async () => {
@@ -124,7 +130,9 @@ test('installGuestAssets turns a Debian tree into a banger guest and records wha
   await writeFile(join(tree, 'etc/machine-id'), '0123456789abcdef\n');
   await writeFile(join(tree, '.dockerenv'), '');
   const recorded = new Map<string, number>();
-  await installGuestAssets(tree, (path, mode) => recorded.set(path, mode));
+  await installGuestAssets(tree, (path, mode, type) =>
+    type === 'removed' ? recorded.delete(path) : recorded.set(path, mode),
+  );
 
   for (const f of GUEST_FILES) {
     assert.equal((await stat(join(tree, f.path))).mode & 0o7777, f.mode, f.path);
@@ -152,4 +160,17 @@ test('installGuestAssets turns a Debian tree into a banger guest and records wha
   assert.equal(await readFile(join(tree, 'etc/machine-id'), 'utf8'), '');
   assert.ok(await stat(join(tree, FIRST_BOOT_MARKER)));
   assert.equal(recorded.get('usr/local/libexec'), 0o755, 'created parents are recorded too');
+  const metadata = new Map([
+    ['etc/ssh/ssh_host_ed25519_key', { type: 'file' as const, uid: 0, gid: 0, mode: 0o600 }],
+  ]);
+  const again = join(dir, 'tree2');
+  await mkdir(join(again, 'etc/ssh'), { recursive: true });
+  await writeFile(join(again, 'etc/ssh/ssh_host_ed25519_key'), 'k');
+  await installGuestAssets(again, metadataRecorder(metadata));
+  assert.equal(
+    metadata.has('etc/ssh/ssh_host_ed25519_key'),
+    false,
+    'removed files leave the metadata',
+  );
+  assert.equal(metadata.get('etc/fstab')?.uid, 0);
 });

@@ -44,7 +44,11 @@ export function assetPath(name: string): string {
 }
 
 /** Every path the installer creates or rewrites, so an unprivileged build can set root:root. */
-export type Recorder = (path: string, mode: number, type: 'file' | 'dir' | 'symlink') => void;
+export type Recorder = (
+  path: string,
+  mode: number,
+  type: 'file' | 'dir' | 'symlink' | 'removed',
+) => void;
 
 /**
  * A Recorder that updates a tree's metadata: a rewritten file keeps its owner (etc/shadow is
@@ -52,6 +56,11 @@ export type Recorder = (path: string, mode: number, type: 'file' | 'dir' | 'syml
  */
 export function metadataRecorder(metadata: TreeMetadata, written?: Set<string>): Recorder {
   return (path, mode, type) => {
+    if (type === 'removed') {
+      metadata.delete(path);
+      written?.delete(path);
+      return;
+    }
     written?.add(path);
     const existing = metadata.get(path);
     metadata.set(path, {
@@ -91,6 +100,10 @@ export async function installGuestAssets(tree: string, record: Recorder): Promis
     await chmod(join(tree, rel), mode);
     record(rel, mode, 'file');
   };
+  const drop = async (rel: string) => {
+    await rm(join(tree, rel), { force: true });
+    record(rel, 0, 'removed');
+  };
   const link = async (rel: string, target: string) => {
     await ensureDir(dirname(rel));
     await rm(join(tree, rel), { force: true });
@@ -117,22 +130,21 @@ export async function installGuestAssets(tree: string, record: Recorder): Promis
 
   // Identity is per VM: first boot makes the ssh host key, systemd the machine-id.
   for (const name of ['ssh_host_rsa_key', 'ssh_host_ecdsa_key', 'ssh_host_ed25519_key'])
-    for (const suffix of ['', '.pub'])
-      await rm(join(tree, 'etc/ssh', name + suffix), { force: true });
+    for (const suffix of ['', '.pub']) await drop(`etc/ssh/${name}${suffix}`);
   await put('etc/machine-id', '', 0o444);
-  await rm(join(tree, 'var/lib/dbus/machine-id'), { force: true });
+  await drop('var/lib/dbus/machine-id');
   await put(FIRST_BOOT_MARKER, '', 0o644);
   await put('etc/hostname', 'banger\n', 0o644);
   // A container marker makes systemd think it runs in a container (device units never start).
-  for (const marker of ['.dockerenv', 'run/.containerenv'])
-    await rm(join(tree, marker), { force: true });
+  for (const marker of ['.dockerenv', 'run/.containerenv']) await drop(marker);
 }
 
 async function lockRootPassword(
   tree: string,
   put: (rel: string, data: string, mode: number) => Promise<void>,
 ) {
-  const shadow = await readFile(join(tree, 'etc/shadow'), 'utf8');
+  const shadow = await readFile(join(tree, 'etc/shadow'), 'utf8').catch(() => undefined);
+  if (shadow === undefined) return; // a minimal rootfs without shadow has no password to lock
   const locked = shadow.replace(/^root:[^:]*:/m, 'root:!*:');
   await put('etc/shadow', locked, 0o640);
 }

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { BangerError, ErrorCode } from '../errors.js';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { packBundle, type BundleManifest } from '../catalog/bundle.js';
@@ -50,6 +51,12 @@ export async function makeBundle(
   }
 }
 
-export function openRootfsTar(path: string): Readable {
-  return path === '-' ? process.stdin : createReadStream(path);
+export async function openRootfsTar(path: string): Promise<Readable> {
+  if (path === '-') return process.stdin;
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile())
+    throw new BangerError(ErrorCode.InvalidParams, `--rootfs-tar ${path} is not a file`, {
+      hint: 'give a tar of the root file system, or - to read it from stdin',
+    });
+  return createReadStream(path);
 }

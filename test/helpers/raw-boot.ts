@@ -90,7 +90,7 @@ export async function bootRaw(opts: {
     !(await readFile(consoleLog, 'utf8').catch(() => '')).includes('banger-guest: sshd ready')
   ) {
     if (qemu.exitCode !== null && qemu.exitCode !== undefined)
-      throw new Error(`qemu exited: ${(await qemu).stderr}`);
+      throw new Error(`qemu exited: ${String((await qemu).stderr)}`);
     if (Date.now() > deadline) {
       qemu.kill('SIGKILL');
       throw new Error(

@@ -1,5 +1,5 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerImageExport(image: Command): void {
@@ -13,5 +13,17 @@ export function registerImageExport(image: Command): void {
       `\nPrints the bundle's path, sha256 and size: what a catalog entry needs.\n` +
         examples(['banger image export debian-bookworm --out debian-bookworm.tar.zst']),
     )
-    .action(notYet('image export'));
+    .action(async (name: string, opts: { out: string }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const { ProgressRenderer } = await import('../progress.js');
+      const progress = new ProgressRenderer('image export');
+      const r = await withDaemon((c) =>
+        c.call(
+          'image.export',
+          { name, out: resolve(opts.out) },
+          { onProgress: progress.onProgress },
+        ),
+      ).finally(() => progress.done());
+      process.stdout.write(`path:   ${r.path}\nsha256: ${r.sha256}\nsize:   ${r.bytes}\n`);
+    });
 }

@@ -1,6 +1,6 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { nameValue } from '../flag-values.js';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 import { addKernelFlags, checkKernelFlags, type KernelFlags } from './kernel-flags.js';
 
@@ -10,23 +10,34 @@ export function registerImagePull(image: Command): void {
   const pull = image
     .command('pull')
     .description('Fetch an image from a catalog (or build it locally when its entry has a recipe)')
-    .argument('<name>', 'the catalog entry (see the catalogs in config.toml)')
-    .option(
-      '--name <name>',
-      'the local image name (default: the catalog name)',
-      nameValue('image', '--name'),
-    );
+    .argument('<name>', 'the catalog entry (see the catalogs in config.toml)', nameValue('image'));
   addKernelFlags(pull)
     .addHelpText(
       'after',
       `\nKernel: --kernel-ref, else the entry's kernel_ref (pulled when missing), else --kernel.\n` +
         `The bundle's sha256 is checked before anything is published.\n` +
-        examples([
-          'banger image pull debian-bookworm',
-          EXAMPLE,
-          'banger image pull team-base --name base',
-        ]),
+        examples(['banger image pull debian-bookworm', EXAMPLE]),
     )
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, false))
-    .action(notYet('image pull'));
+    .action(async (name: string, opts: KernelFlags) => {
+      const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
+      const { withDaemon } = await import('../with-daemon.js');
+      const { ProgressRenderer } = await import('../progress.js');
+      const progress = new ProgressRenderer('image pull');
+      const image = await withDaemon((c) =>
+        c.call(
+          'image.pull',
+          {
+            name,
+            kernelRef: opts.kernelRef,
+            kernel: abs(opts.kernel),
+            initrd: abs(opts.initrd),
+            modules: abs(opts.modules),
+          },
+          { onProgress: progress.onProgress },
+        ),
+      ).finally(() => progress.done());
+      const { imageTable } = await import('./render.js');
+      process.stdout.write(imageTable([image]));
+    });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { resolveLayout } from '../../config/layout.js';
 import { printJson } from '../output.js';
+import { registerMakeBundle } from './make-bundle.js';
 
 /** Plumbing for scripts, tests and uninstall; hidden from --help and not a stable interface. */
 export function registerInternal(program: Command): void {
@@ -11,4 +12,5 @@ export function registerInternal(program: Command): void {
     .command('paths')
     .description('Print every directory and file banger uses, as JSON')
     .action(() => printJson(resolveLayout()));
+  registerMakeBundle(internal);
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notImplemented } from '../../errors.js';
 import { examples, formatAge, printJson, renderTable } from '../output.js';
 
 export function registerKernelList(kernel: Command): void {
@@ -11,8 +10,25 @@ export function registerKernelList(kernel: Command): void {
     .option('--json', 'print the list as JSON')
     .addHelpText('after', examples(['banger kernel ls', 'banger kernel list --available']))
     .action(async (opts: { json?: boolean; available?: boolean }) => {
-      if (opts.available) throw notImplemented('banger kernel list --available');
       const { withDaemon } = await import('../with-daemon.js');
+      if (opts.available) {
+        const { kernels: offered } = await withDaemon((c) => c.call('kernel.catalog', {}));
+        if (opts.json) return printJson(offered);
+        const { formatSizeApprox } = await import('../../config/size.js');
+        const rows = offered.map((k) => [
+          k.name,
+          k.local ? 'local' : 'available',
+          k.how,
+          k.version || '-',
+          k.sizeBytes ? formatSizeApprox(k.sizeBytes) : '-',
+          k.source,
+          k.description,
+        ]);
+        process.stdout.write(
+          renderTable(['NAME', 'STATE', 'HOW', 'VERSION', 'SIZE', 'CATALOG', 'DESCRIPTION'], rows),
+        );
+        return;
+      }
       const { kernels } = await withDaemon((c) => c.call('kernel.list', {}));
       if (opts.json) return printJson(kernels);
       if (kernels.length === 0) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerKernelPull(kernel: Command): void {
@@ -14,5 +13,19 @@ export function registerKernelPull(kernel: Command): void {
       'after',
       examples(['banger kernel list --available', 'banger kernel pull generic-6.12']),
     )
-    .action(notYet('kernel pull'));
+    .action(async (name: string, opts: { force?: boolean }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const { ProgressRenderer } = await import('../progress.js');
+      const progress = new ProgressRenderer('kernel pull');
+      const k = await withDaemon((c) =>
+        c.call(
+          'kernel.pull',
+          { name, force: Boolean(opts.force) },
+          { onProgress: progress.onProgress },
+        ),
+      ).finally(() => progress.done());
+      process.stdout.write(
+        `pulled kernel ${k.name}${k.version ? ` (${k.version})` : ''}: ${k.kernel}\n`,
+      );
+    });
 }

@@ -1,12 +1,6 @@
 import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  applyOwnership,
-  buildExt4,
-  ext4SizeFor,
-  treeBytes,
-  type TreeMetadata,
-} from '../../disk/ext4.js';
+import { applyOwnership, buildExt4, ext4SizeFor, treeBytes } from '../../disk/ext4.js';
 import { BangerError, ErrorCode } from '../../errors.js';
 import { installGuestAssets, metadataRecorder } from '../../guest/install.js';
 import { extractVmlinux, hasPvhEntry } from '../../kernel/extract-vmlinux.js';

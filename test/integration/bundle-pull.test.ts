@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import tar from 'tar-stream';
+import { sha256File } from '../../src/system/sha256.js';
+import { makeSandbox, type Sandbox } from '../helpers/sandbox.js';
+
+/** A tiny rootfs tar: enough for make-bundle's guest-asset step and an ownership check. */
+async function rootfsTar(path: string): Promise<void> {
+  const pack = tar.pack();
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  const done = pipeline(pack, createWriteStream(path));
+  const dir = (name: string) =>
+    pack.entry({ name, type: 'directory', mode: 0o755, uid: 0, gid: 0 });
+  const file = (name: string, body: string, mode = 0o644, uid = 0) =>
+    pack.entry({ name, mode, uid, gid: 0 }, body);
+  for (const d of [
+    './',
+    './etc/',
+    './etc/ssh/',
+    './etc/pam.d/',
+    './usr/',
+    './usr/bin/',
+    './var/',
+    './var/lib/',
+  ])
+    dir(d);
+  file('./etc/shadow', 'root:*:20000:0:99999:7:::\n', 0o640);
+  file('./etc/ssh/ssh_host_ed25519_key', 'must not ship', 0o600);
+  file('./usr/bin/sudo', '#!/bin/sh\n', 0o4755);
+  pack.finalize();
+  await done;
+}
+
+describe('bundles: make-bundle → catalog → image pull, export, kernel pull', () => {
+  let sb: Sandbox;
+  let files: string;
+  let server: Server;
+  let base: string;
+
+  before(async () => {
+    sb = await makeSandbox();
+    files = join(sb.dir, 'files');
+    await mkdir(join(files, 'kernel/boot'), { recursive: true });
+    await rootfsTar(join(files, 'rootfs.tar'));
+    await writeFile(join(files, 'kernel/boot/vmlinuz-6.1.0-test'), 'a kernel');
+    server = createServer((req, res) => {
+      const path = join(files, (req.url ?? '/').replace(/^\/+/, ''));
+      stat(path).then(
+        (s) => {
+          res.writeHead(200, { 'content-length': s.size });
+          createReadStream(path).pipe(res);
+        },
+        () => res.writeHead(404).end(),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  });
+  after(async () => {
+    await sb.dispose();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const ok = async (args: string[]) => {
+    const r = await sb.cli(args, { timeoutMs: 120_000 });
+    assert.equal(r.exitCode, 0, `${args.join(' ')}: ${String(r.stderr)}`);
+    return String(r.stdout);
+  };
+  const field = (out: string, key: string) =>
+    new RegExp(`^${key}:\\s+(\\S+)$`, 'm').exec(out)?.[1] ?? '';
+
+  test('a bundle made here is pulled through a catalog with an identical rootfs', async () => {
+    const made = await ok([
+      'internal',
+      'make-bundle',
+      '--rootfs-tar',
+      join(files, 'rootfs.tar'),
+      '--name',
+      'tiny',
+      '--distro',
+      'test',
+      '--kernel-ref',
+      'tiny-kernel',
+      '--size',
+      '64M',
+      '--out',
+      join(files, 'tiny.tar.zst'),
+    ]);
+    const sha = field(made, 'sha256');
+    const size = Number(field(made, 'size'));
+    assert.match(sha, /^[0-9a-f]{64}$/);
+    assert.equal(size, (await stat(join(files, 'tiny.tar.zst'))).size);
+
+    // The rootfs inside the bundle, for comparison with what pull publishes.
+    await mkdir(join(files, 'unpacked'), { recursive: true });
+    await execa('sh', [
+      '-c',
+      `zstd -dc ${join(files, 'tiny.tar.zst')} | tar -x -C ${join(files, 'unpacked')}`,
+    ]);
+    const rootfsSha = await sha256File(join(files, 'unpacked/rootfs.ext4'));
+    const { stdout: sudo } = await execa('debugfs', [
+      '-R',
+      'stat /usr/bin/sudo',
+      join(files, 'unpacked/rootfs.ext4'),
+    ]);
+    assert.match(sudo, /Mode:\s+04755/);
+    const { stdout: keys } = await execa('debugfs', [
+      '-R',
+      'ls /etc/ssh',
+      join(files, 'unpacked/rootfs.ext4'),
+    ]);
+    assert.doesNotMatch(keys, /ssh_host_ed25519_key/);
+
+    const catalog = {
+      version: 1,
+      entries: [
+        {
+          name: 'tiny',
+          distro: 'test',
+          tarball_url: `${base}/tiny.tar.zst`,
+          tarball_sha256: sha,
+          size_bytes: size,
+        },
+        {
+          name: 'tampered',
+          tarball_url: `${base}/tiny.tar.zst`,
+          tarball_sha256: '0'.repeat(64),
+          kernel_ref: 'tiny-kernel',
+        },
+      ],
+    };
+    await writeFile(join(files, 'images.json'), JSON.stringify(catalog));
+    await mkdir(sb.layout.configDir, { recursive: true });
+    await writeFile(
+      sb.layout.configFile,
+      `[catalog]\nimages = ["${join(files, 'images.json')}"]\n`,
+    );
+    await ok(['kernel', 'import', 'tiny-kernel', '--from', join(files, 'kernel')]);
+
+    const pulled = await sb.cli(['image', 'pull', 'tiny']);
+    assert.equal(pulled.exitCode, 0, String(pulled.stderr));
+    assert.match(String(pulled.stderr), /download: /);
+    const show = JSON.parse(await ok(['image', 'show', 'tiny', '--json'])) as {
+      rootfs: string;
+      kernel: string;
+      distro: string;
+    };
+    assert.equal(show.kernel, 'tiny-kernel', "the manifest's kernel_ref");
+    assert.equal(show.distro, 'test');
+    assert.equal(await sha256File(show.rootfs), rootfsSha);
+  });
+
+  test('a sha256 mismatch publishes nothing and leaves no staging behind', async () => {
+    const r = await sb.cli(['image', 'pull', 'tampered']);
+    assert.equal(r.exitCode, 1);
+    assert.match(String(r.stderr), /sha256 mismatch/);
+    const names = (JSON.parse(await ok(['image', 'ls', '--json'])) as { name: string }[]).map(
+      (i) => i.name,
+    );
+    assert.deepEqual(names, ['tiny']);
+    assert.deepEqual(
+      (await readdir(sb.layout.imagesDir)).filter((n) => n.endsWith('.staging')),
+      [],
+    );
+    const missing = await sb.cli(['image', 'pull', 'nowhere']);
+    assert.equal(missing.exitCode, 1);
+    assert.match(String(missing.stderr), /image "nowhere" is in no catalog/);
+  });
+
+  test('image export packs a local image as a bundle with the same rootfs', async () => {
+    const out = await ok(['image', 'export', 'tiny', '--out', join(files, 'exported.tar.zst')]);
+    assert.match(field(out, 'sha256'), /^[0-9a-f]{64}$/);
+    await mkdir(join(files, 'exported'), { recursive: true });
+    await execa('sh', [
+      '-c',
+      `zstd -dc ${join(files, 'exported.tar.zst')} | tar -x -C ${join(files, 'exported')}`,
+    ]);
+    assert.equal(
+      await sha256File(join(files, 'exported/rootfs.ext4')),
+      await sha256File(join(files, 'unpacked/rootfs.ext4')),
+    );
+    const { readFile } = await import('node:fs/promises');
+    const manifest = JSON.parse(
+      await readFile(join(files, 'exported/manifest.json'), 'utf8'),
+    ) as Record<string, string>;
+    assert.equal(manifest.name, 'tiny');
+    assert.equal(manifest.kernel_ref, 'tiny-kernel');
+  });
+
+  test('the embedded catalog builds debian-bookworm and its kernel instead of downloading', async () => {
+    const list = JSON.parse(await ok(['kernel', 'ls', '--available', '--json'])) as {
+      name: string;
+      how: string;
+      local: boolean;
+    }[];
+    assert.deepEqual(
+      list.find((k) => k.name === 'debian-bookworm-cloud'),
+      {
+        name: 'debian-bookworm-cloud',
+        description: list.find((k) => k.name === 'debian-bookworm-cloud')!['description' as 'name'],
+        version: '',
+        source: 'embedded',
+        local: false,
+        how: 'build',
+      },
+    );
+    const r = await sb.cli(['kernel', 'pull', 'debian-bookworm-cloud']);
+    assert.equal(r.exitCode, 1);
+    assert.match(
+      String(r.stderr),
+      /built with the debian-bookworm image.*\n.*banger image build debian-bookworm/,
+    );
+  });
+});
