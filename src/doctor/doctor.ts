@@ -6,6 +6,7 @@ import { detectKvm, hostFacts } from '../system/host.js';
 import type { Runner } from '../system/runner.js';
 import { which } from '../system/which.js';
 import { selectVmm } from '../vmm/select.js';
+import { RECIPES } from '../image/golden/recipe.js';
 import type { CheckResult } from './check.js';
 import { checkDeviceMapper, checkDisk, checkKvm, checkNode, checkTun } from './host-checks.js';
 import { checkTool, TOOLS } from './tools.js';
@@ -101,9 +102,25 @@ async function defaultImageCheck(deps: DoctorDeps, name: string): Promise<CheckR
     };
   }
   if (local.includes(name)) return { name: check, verdict: 'ok', detail: 'local' };
-  return {
-    name: check,
-    verdict: 'warn',
-    detail: 'not local; building and pulling images arrive in a later release of banger',
-  };
+  const recipe = RECIPES.get(name);
+  if (!recipe)
+    return {
+      name: check,
+      verdict: 'warn',
+      detail: 'not local and has no build recipe: it must come from a catalog',
+      fix: `"banger image pull ${name}", or set default_image_name`,
+    };
+  return which('mmdebstrap', deps.pathEnv)
+    ? {
+        name: check,
+        verdict: 'ok',
+        detail: `not local; buildable here ("banger image build" makes it in a few minutes)`,
+      }
+    : {
+        name: check,
+        verdict: 'fail',
+        detail: 'not local, and mmdebstrap (needed to build it) is missing',
+        fix: 'apt-get install mmdebstrap',
+        packages: ['mmdebstrap'],
+      };
 }

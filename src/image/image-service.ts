@@ -133,27 +133,24 @@ export class ImageService {
           result.kernelVersion,
           result.directBoot,
         );
-        const imageDir = await image.publish();
-        const record: ImageRecord = {
-          id: imageId,
-          name,
-          managed: true,
-          distro: recipe.distro,
-          arch: recipe.arch,
-          description: recipe.description,
-          source: `build:${recipe.name}`,
-          dir: imageDir,
-          rootfsFile: join(imageDir, 'rootfs.ext4'),
-          sizeBytes: result.rootfsBytes,
-          kernelId: kernelRecord.id,
-          createdAt: new Date().toISOString(),
-        };
-        try {
-          store.images.insert(record);
-        } catch (err) {
-          await rm(imageDir, { recursive: true, force: true });
-          throw err;
-        }
+        const record = await image.publishWith((imageDir) => {
+          const built: ImageRecord = {
+            id: imageId,
+            name,
+            managed: true,
+            distro: recipe.distro,
+            arch: recipe.arch,
+            description: recipe.description,
+            source: `build:${recipe.name}`,
+            dir: imageDir,
+            rootfsFile: join(imageDir, 'rootfs.ext4'),
+            sizeBytes: result.rootfsBytes,
+            kernelId: kernelRecord.id,
+            createdAt: new Date().toISOString(),
+          };
+          store.images.insert(built);
+          return built;
+        });
         log.info({ image: name, kernel: kernelRecord.name }, 'image built');
         return record;
       } finally {
@@ -239,31 +236,27 @@ export class ImageService {
             hint: 'give --kernel-ref NAME (or --kernel FILE)',
           });
         ctx.progress('publish', `image ${request.name}`);
-        const dir = await staging.publish();
-        const record: ImageRecord = {
-          id,
-          name: request.name,
-          managed: true,
-          distro: entry.distro ?? manifest.distro ?? '',
-          arch: entry.arch ?? manifest.arch ?? 'x86_64',
-          description: entry.description ?? manifest.description ?? '',
-          source: `pull:${url}`,
-          dir,
-          rootfsFile: join(dir, 'rootfs.ext4'),
-          sizeBytes: (await stat(join(dir, 'rootfs.ext4'))).size,
-          kernelId: kernel.id,
-          createdAt: new Date().toISOString(),
-        };
-        try {
+        return staging.publishWith(async (dir) => {
+          const record: ImageRecord = {
+            id,
+            name: request.name,
+            managed: true,
+            distro: entry.distro ?? manifest.distro ?? '',
+            arch: entry.arch ?? manifest.arch ?? 'x86_64',
+            description: entry.description ?? manifest.description ?? '',
+            source: `pull:${url}`,
+            dir,
+            rootfsFile: join(dir, 'rootfs.ext4'),
+            sizeBytes: (await stat(join(dir, 'rootfs.ext4'))).size,
+            kernelId: kernel.id,
+            createdAt: new Date().toISOString(),
+          };
           store.db.transaction(() => {
             if (!store.kernels.findById(kernel.id)) store.kernels.insert(kernel);
             store.images.insert(record);
           })();
-        } catch (err) {
-          await rm(dir, { recursive: true, force: true });
-          throw err;
-        }
-        return record;
+          return record;
+        });
       } finally {
         await staging.discard();
       }
@@ -457,22 +450,23 @@ export class ImageService {
     } else if (existing) {
       name = `${recipe.kernelName}-${sha256.slice(0, 8)}`;
     }
-    const dir = await staging.publish();
-    const record: KernelRecord = {
-      id,
-      name,
-      version,
-      source: `build:${recipe.name}`,
-      dir,
-      kernelFile: join(dir, directBoot ? 'vmlinux' : 'vmlinuz'),
-      initrdFile: join(dir, 'initrd.img'),
-      modulesDir: null,
-      sha256,
-      managed: true,
-      createdAt: new Date().toISOString(),
-    };
-    store.kernels.insert(record);
-    return record;
+    return staging.publishWith((dir) => {
+      const record: KernelRecord = {
+        id,
+        name,
+        version,
+        source: `build:${recipe.name}`,
+        dir,
+        kernelFile: join(dir, directBoot ? 'vmlinux' : 'vmlinuz'),
+        initrdFile: join(dir, 'initrd.img'),
+        modulesDir: null,
+        sha256,
+        managed: true,
+        createdAt: new Date().toISOString(),
+      };
+      store.kernels.insert(record);
+      return record;
+    });
   }
 }
 

@@ -135,32 +135,29 @@ export class KernelService {
       const paths = await extractKernelTarball(file, tree, runner, { signal: ctx.signal });
       await rm(file, { force: true });
       const sha256 = await sha256File(paths.kernel);
-      const dir = staging.finalDir;
-      const inFinal = (p: string) => join(dir, relative(staging.dir, p));
-      if (existing) {
-        store.kernels.delete(existing.id);
-        if (existing.managed) await rm(existing.dir, { recursive: true, force: true });
-      }
-      await staging.publish();
-      const record: KernelRecord = {
-        id,
-        name,
-        version: entry.kernelVersion ?? '',
-        source: `pull:${entry.tarballUrl}`,
-        dir,
-        kernelFile: inFinal(paths.kernel),
-        initrdFile: paths.initrd ? inFinal(paths.initrd) : null,
-        modulesDir: paths.modulesDir ? inFinal(paths.modulesDir) : null,
-        sha256,
-        managed: true,
-        createdAt: new Date().toISOString(),
-      };
-      try {
-        store.kernels.insert(record);
-      } catch (err) {
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
+      const inFinal = (dir: string, p: string) => join(dir, relative(staging.dir, p));
+      const record = await staging.publishWith((dir) => {
+        const pulled: KernelRecord = {
+          id,
+          name,
+          version: entry.kernelVersion ?? '',
+          source: `pull:${entry.tarballUrl}`,
+          dir,
+          kernelFile: inFinal(dir, paths.kernel),
+          initrdFile: paths.initrd ? inFinal(dir, paths.initrd) : null,
+          modulesDir: paths.modulesDir ? inFinal(dir, paths.modulesDir) : null,
+          sha256,
+          managed: true,
+          createdAt: new Date().toISOString(),
+        };
+        // --force: the old record goes in the same transaction the new one arrives in.
+        store.db.transaction(() => {
+          if (existing) store.kernels.delete(existing.id);
+          store.kernels.insert(pulled);
+        })();
+        return pulled;
+      });
+      if (existing?.managed) await rm(existing.dir, { recursive: true, force: true });
       return record;
     } finally {
       await staging.discard();
@@ -185,27 +182,23 @@ export class KernelService {
       if (found.modulesDir)
         await runner.run('cp', ['-a', '--', `${found.modulesDir}/.`, join(staging.dir, 'modules')]);
       const sha256 = await sha256File(join(staging.dir, kernelName));
-      const dir = await staging.publish();
-      const record: KernelRecord = {
-        id,
-        name,
-        version: found.version,
-        source: `import:${from}`,
-        dir,
-        kernelFile: join(dir, kernelName),
-        initrdFile: found.initrd ? join(dir, 'initrd.img') : null,
-        modulesDir: found.modulesDir ? join(dir, 'modules') : null,
-        sha256,
-        managed: true,
-        createdAt: new Date().toISOString(),
-      };
-      try {
+      return await staging.publishWith((dir) => {
+        const record: KernelRecord = {
+          id,
+          name,
+          version: found.version,
+          source: `import:${from}`,
+          dir,
+          kernelFile: join(dir, kernelName),
+          initrdFile: found.initrd ? join(dir, 'initrd.img') : null,
+          modulesDir: found.modulesDir ? join(dir, 'modules') : null,
+          sha256,
+          managed: true,
+          createdAt: new Date().toISOString(),
+        };
         store.kernels.insert(record);
-      } catch (err) {
-        await rm(dir, { recursive: true, force: true });
-        throw err;
-      }
-      return record;
+        return record;
+      });
     } finally {
       await staging.discard();
     }

@@ -36,6 +36,20 @@ export class Staging {
     return this.finalDir;
   }
 
+  /**
+   * Publishes, then records the result (a store insert): if recording fails the published
+   * directory is removed again, so the store and the disk never disagree.
+   */
+  async publishWith<T>(record: (dir: string) => T | Promise<T>): Promise<T> {
+    const dir = await this.publish();
+    try {
+      return await record(dir);
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
