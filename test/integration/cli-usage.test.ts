@@ -46,17 +46,7 @@ describe('usage errors', () => {
       ['vm', 'run', '--memory', '2G', '--vcpu', '2', '--rm', '--', 'make', '-j4', 'test'],
       ['vm', 'run', '.', '--branch', 'fix', '--from', 'HEAD~1', '--', 'git', 'diff', '--', 'file'],
       ['vm', 'ssh', 'box', '--', 'uname', '-a'],
-      [
-        'image',
-        'register',
-        'x',
-        '--rootfs',
-        'r.ext4',
-        '--kernel',
-        'vmlinux',
-        '--initrd',
-        'initrd.img',
-      ],
+      ['vm', 'create', '--name', 'good-name', '--memory', '2048', '--disk-size', '8G', '--nat'],
     ]) {
       const r = await sb.cli(args);
       assert.equal(r.exitCode, 1, `${args.join(' ')}: ${String(r.stderr)}`);
