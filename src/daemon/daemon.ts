@@ -14,6 +14,7 @@ import { buildRoutes } from './routes.js';
 import { RpcServer } from './rpc-server.js';
 import { ImageService } from '../image/image-service.js';
 import { KernelService } from '../kernel/kernel-service.js';
+import { removeWorkDir } from '../image/golden/build.js';
 import { realRunner } from '../system/runner.js';
 import { removeStaleStaging } from '../system/atomic-publish.js';
 import { join } from 'node:path';
@@ -74,7 +75,7 @@ export class Daemon {
       const stale = await removeStaleStaging(dir);
       if (stale.length) log.warn({ dir, stale }, 'removed unfinished staging dirs');
     }
-    await rm(join(layout.cacheDir, 'build'), { recursive: true, force: true });
+    await removeWorkDir(join(layout.cacheDir, 'build'), realRunner);
 
     await ensurePrivateDir(layout.runtimeDir);
     if (Buffer.byteLength(layout.socket) > MAX_SOCKET_PATH)

@@ -12,11 +12,10 @@ import { KeyedMutex } from '../system/mutex.js';
 import { downloadProgress, type OpContext } from '../system/operation.js';
 import { sha256File } from '../system/sha256.js';
 import type { Runner } from '../system/runner.js';
-import { extractBundle, packBundle } from '../catalog/bundle.js';
-import { download } from '../catalog/download.js';
+import { fetchBundle, packBundle } from '../catalog/bundle.js';
 import { findEntry, loadCatalogs } from '../catalog/sources.js';
 import { debianMirror, hostAptSources, securityMirror } from './golden/apt-sources.js';
-import { buildGoldenImage } from './golden/build.js';
+import { buildGoldenImage, removeWorkDir } from './golden/build.js';
 import { RECIPES, type Recipe } from './golden/recipe.js';
 
 export interface ImageDeps {
@@ -156,7 +155,7 @@ export class ImageService {
       } finally {
         await image.discard();
         await kernel.discard();
-        await rm(workDir, { recursive: true, force: true });
+        await removeWorkDir(workDir, runner);
       }
     });
   }
@@ -212,17 +211,14 @@ export class ImageService {
       const id = newId();
       const staging = await Staging.create(layout.imagesDir, id);
       try {
-        ctx.progress('download', url);
-        const bundle = join(staging.dir, 'bundle.tar.zst');
-        await download(url, bundle, {
+        // Extracted as it arrives; nothing is published until the sha256 and size checked out.
+        ctx.progress('download', `${url} (extracting rootfs.ext4 as it arrives)`);
+        const { manifest } = await fetchBundle(url, staging.dir, runner, {
           ...(entry.tarballSha256 ? { sha256: entry.tarballSha256 } : {}),
           ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
           signal: ctx.signal,
           onProgress: downloadProgress(ctx),
         });
-        ctx.progress('extract', 'rootfs.ext4 and manifest.json');
-        const manifest = await extractBundle(bundle, staging.dir, runner, { signal: ctx.signal });
-        await rm(bundle, { force: true });
         await rm(join(staging.dir, 'manifest.json'), { force: true });
         const kernelRef = request.kernelRef ?? entry.kernelRef ?? manifest.kernelRef;
         const kernel =

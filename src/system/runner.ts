@@ -29,6 +29,11 @@ export interface StreamOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /**
+   * Run in its own process group and, on abort, signal the whole group: a program that forks
+   * workers (mmdebstrap) would otherwise leave them running when only its top process dies.
+   */
+  processGroup?: boolean;
 }
 
 /** A running program whose stdin/stdout the caller streams (zstd, tar over ssh). */
@@ -92,7 +97,7 @@ export const realRunner: Runner = {
       cwd: options.cwd,
       env: options.env,
       extendEnv: true,
-      cancelSignal: options.signal,
+      ...(options.processGroup ? { detached: true } : { cancelSignal: options.signal }),
       reject: false,
       stdin: 'pipe',
       stdout: 'pipe',
@@ -108,6 +113,23 @@ export const realRunner: Runner = {
       }
       return { command, exitCode: 0, stdout: '', stderr };
     });
+    if (options.processGroup && options.signal) {
+      const group = child.pid;
+      const killGroup = (sig: NodeJS.Signals) => {
+        try {
+          if (group) process.kill(-group, sig);
+        } catch {
+          // the group is gone already
+        }
+      };
+      const onAbort = () => {
+        killGroup('SIGTERM');
+        setTimeout(() => killGroup('SIGKILL'), 5000).unref();
+      };
+      if (options.signal.aborted) onAbort();
+      else options.signal.addEventListener('abort', onAbort, { once: true });
+      void child.finally(() => options.signal?.removeEventListener('abort', onAbort));
+    }
     // Callers observe failures through `done`; a broken pipe on stdin must not crash us.
     child.stdin.on('error', () => undefined);
     return { stdin: child.stdin, stdout: child.stdout, done };

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyOwnership, buildExt4, ext4SizeFor, treeBytes } from '../../disk/ext4.js';
 import { BangerError, ErrorCode } from '../../errors.js';
@@ -45,7 +45,15 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
     const stop = new AbortController();
     const forward = () => stop.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
-    const mm = runner.stream('mmdebstrap', mmdebstrapArgs(input), { signal: stop.signal });
+    // Its own TMPDIR: mmdebstrap's chroot (and the mounts inside it) live under workDir, where
+    // the cleanup below finds them even when the build is cancelled mid-way.
+    const tmp = join(input.workDir, 'tmp');
+    await mkdir(tmp, { recursive: true });
+    const mm = runner.stream('mmdebstrap', mmdebstrapArgs(input), {
+      signal: stop.signal,
+      env: { TMPDIR: tmp },
+      processGroup: true,
+    });
     mm.stdin.end();
     const extracted = flattenTar(mm.stdout, tree, { signal }).catch((err: unknown) => {
       stop.abort(err);
@@ -86,8 +94,22 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
       directBoot: kernel.directBoot,
     };
   } finally {
-    await rm(input.workDir, { recursive: true, force: true });
+    await removeWorkDir(input.workDir, runner);
   }
+}
+
+/**
+ * A cancelled mmdebstrap can leave proc, sys and dev mounted inside its chroot: unmount
+ * everything below workDir first, and never let the removal cross into a file system.
+ */
+export async function removeWorkDir(workDir: string, runner: Runner): Promise<void> {
+  const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((line) => (line.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((target) => target.startsWith(`${workDir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const target of mounts) await runner.run('umount', ['-l', target], { allowFailure: true });
+  await runner.run('rm', ['-rf', '--one-file-system', '--', workDir], { allowFailure: true });
 }
 
 async function takeKernel(tree: string, kernelDir: string, runner: Runner) {
