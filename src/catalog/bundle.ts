@@ -1,9 +1,11 @@
 // An image bundle is a .tar.zst of exactly rootfs.ext4 + manifest.json. It comes from the
-// network, so every member is checked by name and type before a byte of it is written.
+// network, so every member is checked by name and type before a byte of it is written; a pull
+// extracts it as it downloads (fetchBundle) and publishes only once its sha256 checked out.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { z } from 'zod';
@@ -11,6 +13,7 @@ import { BangerError, ErrorCode, SubprocessError, errorMessage } from '../errors
 import { isValidName, nameProblem } from '../config/names.js';
 import { MiB } from '../config/size.js';
 import type { Runner } from '../system/runner.js';
+import { streamDownload, type DownloadOptions, type DownloadResult } from './download.js';
 
 export interface BundleManifest {
   name: string;
@@ -72,8 +75,7 @@ const EARLY_END = /unexpected end of data|premature close/i;
 
 /**
  * Streams `file` through `zstd -d -c` into a tar parser, calling `onEntry` for each member in
- * order (it must consume the entry). The error reported is the cause: a rejected member, else a
- * corrupt tar header, else zstd's own complaint (a truncated file), else an early end of the tar.
+ * order (it must consume the entry); see walkTarZstStream.
  */
 export async function walkTarZst(
   file: string,
@@ -82,9 +84,41 @@ export async function walkTarZst(
   onEntry: (entry: TarEntry) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
-  const input = await open(file).catch((err: unknown) => {
+  const input = await openArchive(file, what);
+  try {
+    await walkTarZstStream(
+      input.createReadStream({ highWaterMark: MiB }),
+      runner,
+      what,
+      onEntry,
+      signal,
+    );
+  } finally {
+    await input.close().catch(() => undefined);
+  }
+}
+
+async function openArchive(file: string, what: string): Promise<FileHandle> {
+  return open(file).catch((err: unknown) => {
     throw bad(what, `cannot read: ${errorMessage(err)}`, err);
   });
+}
+
+/**
+ * Streams compressed bytes (a file, a download as it arrives) through `zstd -d -c` into a tar
+ * parser, calling `onEntry` for each member in order (it must consume the entry). A rejected
+ * member stops everything at once: zstd is killed and `input` destroyed (a download is
+ * dropped). The error reported is the cause: a rejected member, else a corrupt tar header,
+ * else zstd's own complaint (a truncated stream), else an early end of the tar, else the
+ * input's own error.
+ */
+export async function walkTarZstStream(
+  input: Readable,
+  runner: Runner,
+  what: string,
+  onEntry: (entry: TarEntry) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   const stop = new AbortController();
   const child = runner.stream('zstd', ['-d', '-c'], {
     signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
@@ -100,14 +134,19 @@ export async function walkTarZst(
         if (!extract.destroying) {
           entryError = err;
           stop.abort();
+          input.destroy();
         }
         throw err;
       }
     }
   };
   const [feed, zstd, parse, walk] = await Promise.allSettled([
-    pipeline(input.createReadStream({ highWaterMark: MiB }), child.stdin),
-    child.done,
+    pipeline(input, child.stdin),
+    // zstd gone means nobody reads the input any more: let its source go too.
+    child.done.catch((err: unknown) => {
+      input.destroy();
+      throw err;
+    }),
     pipeline(child.stdout, extract),
     consume(),
   ]);
@@ -246,11 +285,36 @@ export async function extractBundle(
   options: { signal?: AbortSignal } = {},
 ): Promise<BundleManifest> {
   const what = `bundle ${bundleFile}`;
+  const input = await openArchive(bundleFile, what);
+  try {
+    return await extractBundleStream(
+      input.createReadStream({ highWaterMark: MiB }),
+      destDir,
+      runner,
+      { ...options, what },
+    );
+  } finally {
+    await input.close().catch(() => undefined);
+  }
+}
+
+/**
+ * extractBundle for a stream of compressed bytes (a download as it arrives): every member is
+ * checked before a byte of it is written, and a rejected one destroys `compressed` at once.
+ * `what` names the source in errors ("bundle URL").
+ */
+export async function extractBundleStream(
+  compressed: Readable,
+  destDir: string,
+  runner: Runner,
+  options: { signal?: AbortSignal; what?: string } = {},
+): Promise<BundleManifest> {
+  const what = options.what ?? 'bundle';
   const written: string[] = [];
   let manifest: BundleManifest | undefined;
   try {
-    await walkTarZst(
-      bundleFile,
+    await walkTarZstStream(
+      compressed,
       runner,
       what,
       async (entry) => {
@@ -285,6 +349,43 @@ export async function extractBundle(
     return manifest;
   } catch (err) {
     await Promise.all(written.map((f) => rm(f, { force: true })));
+    throw err;
+  }
+}
+
+/**
+ * Downloads a bundle and extracts it into destDir as it arrives (hashing the compressed bytes
+ * on the way), so a pull costs one pass over the network and none over a temporary file. It
+ * resolves only when the body ended with the catalog's size and sha256 and every member
+ * checked out; on any failure, including a sha256 mismatch found after the last byte, what it
+ * wrote to destDir is removed, and a rejected member aborts the transfer at once.
+ */
+export async function fetchBundle(
+  url: string,
+  destDir: string,
+  runner: Runner,
+  options: DownloadOptions = {},
+): Promise<DownloadResult & { manifest: BundleManifest }> {
+  let extracted = false;
+  try {
+    const { value, ...result } = await streamDownload(
+      url,
+      async (body) => {
+        const manifest = await extractBundleStream(body, destDir, runner, {
+          what: `bundle ${url}`,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        extracted = true;
+        return manifest;
+      },
+      options,
+    );
+    return { ...result, manifest: value };
+  } catch (err) {
+    // A failed extraction cleaned up after itself; a transfer that failed afterwards did not.
+    if (extracted) {
+      await Promise.all([ROOTFS, MANIFEST].map((n) => rm(join(destDir, n), { force: true })));
+    }
     throw err;
   }
 }
