@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { lchown, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import tar, { type Header } from 'tar-stream';
 import { GiB, MiB } from '../config/size.js';
 import { flattenTar } from '../image/flatten-tar.js';
 import { realRunner } from '../system/runner.js';
 import { debugfsStat } from './debugfs.js';
+import { tarOf } from '../../test/helpers/tar.js';
 import {
   applyOwnership,
   buildExt4,
@@ -92,17 +91,6 @@ test('the ownership script is sorted, keeps type bits and skips hardlinks', () =
     4,
   );
 });
-
-async function tarOf(members: (Partial<Header> & { name: string; body?: string })[]) {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk) => chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const { body, ...header } of members) pack.entry({ uid: 0, gid: 0, ...header }, body ?? '');
-  pack.finalize();
-  await ended;
-  return Readable.from([Buffer.concat(chunks)]);
-}
 
 test('owners and setuid survive tar → tree → ext4 even when the tree is not owned right', async () => {
   const tree = join(dir, 'rootfs');

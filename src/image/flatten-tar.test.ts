@@ -4,23 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import tar, { type Header } from 'tar-stream';
 import { BangerError, ErrorCode } from '../errors.js';
 import { flattenTar } from './flatten-tar.js';
-
-type Member = Partial<Header> & { name: string; body?: string };
-
-/** A tar made the way mmdebstrap and docker export make them, as a stream. */
-async function tarOf(members: Member[]): Promise<Readable> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk) => chunks.push(chunk as Buffer));
-  const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
-  for (const { body, ...header } of members) pack.entry({ uid: 0, gid: 0, ...header }, body ?? '');
-  pack.finalize();
-  await ended;
-  return Readable.from([Buffer.concat(chunks)]);
-}
+import { tarOf, type TarMember } from '../../test/helpers/tar.js';
 
 const asRoot = process.getuid?.() === 0;
 let dir: string;
@@ -113,7 +99,7 @@ test('a read-only directory is extracted with its children', async () => {
   await chmod(join(dest, 'ro'), 0o755);
 });
 
-async function rejected(members: Member[], message: RegExp, outside?: string): Promise<void> {
+async function rejected(members: TarMember[], message: RegExp, outside?: string): Promise<void> {
   const dest = await freshDir();
   await assert.rejects(
     flattenTar(await tarOf(members), dest),

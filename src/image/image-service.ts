@@ -247,10 +247,7 @@ export class ImageService {
             kernelId: kernel.id,
             createdAt: new Date().toISOString(),
           };
-          store.db.transaction(() => {
-            if (!store.kernels.findById(kernel.id)) store.kernels.insert(kernel);
-            store.images.insert(record);
-          })();
+          this.insertWithKernel(record, kernel);
           return record;
         });
       } finally {
@@ -353,12 +350,18 @@ export class ImageService {
         kernelId: kernel.id,
         createdAt: new Date().toISOString(),
       };
-      store.db.transaction(() => {
-        if (!store.kernels.findById(kernel.id)) store.kernels.insert(kernel);
-        store.images.insert(record);
-      })();
+      this.insertWithKernel(record, kernel);
       return record;
     });
+  }
+
+  /** The image row, and its kernel's when that kernel is new (registered in place). */
+  private insertWithKernel(image: ImageRecord, kernel: KernelRecord): void {
+    const { store } = this.deps;
+    store.db.transaction(() => {
+      if (!store.kernels.findById(kernel.id)) store.kernels.insert(kernel);
+      store.images.insert(image);
+    })();
   }
 
   private kernelByName(name: string): KernelRecord {

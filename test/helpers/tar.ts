@@ -1,0 +1,16 @@
+import { Readable } from 'node:stream';
+import tar, { type Header } from 'tar-stream';
+
+export type TarMember = Partial<Header> & { name: string; body?: string };
+
+/** A tar made the way mmdebstrap and docker export make them (root-owned by default), as a stream. */
+export async function tarOf(members: TarMember[]): Promise<Readable> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk) => chunks.push(chunk as Buffer));
+  const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+  for (const { body, ...header } of members) pack.entry({ uid: 0, gid: 0, ...header }, body ?? '');
+  pack.finalize();
+  await ended;
+  return Readable.from([Buffer.concat(chunks)]);
+}
