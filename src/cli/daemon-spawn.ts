@@ -20,12 +20,18 @@ export async function startDaemon(layout: Layout): Promise<void> {
   const log = await open(layout.daemonLog, 'a', 0o600);
   let exit: { code: number | null } | undefined;
   try {
-    // A small young generation keeps an idle daemon's RSS down (BENCHMARKS.md).
-    const child = spawn(process.execPath, ['--max-semi-space-size=1', DAEMON_ENTRY], {
-      detached: true,
-      stdio: ['ignore', log.fd, log.fd],
-      env: process.env,
-    });
+    // A small young generation keeps an idle daemon's RSS down; single-threaded GC keeps
+    // V8's background collector from competing with zstd for 2 cores during a pull
+    // (BENCHMARKS.md has both measurements).
+    const child = spawn(
+      process.execPath,
+      ['--max-semi-space-size=1', '--single-threaded-gc', DAEMON_ENTRY],
+      {
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd],
+        env: process.env,
+      },
+    );
     child.once('exit', (code) => (exit = { code }));
     child.once('error', () => (exit = { code: null }));
     child.unref();

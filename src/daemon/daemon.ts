@@ -14,7 +14,7 @@ import { buildRoutes } from './routes.js';
 import { RpcServer } from './rpc-server.js';
 import { ImageService } from '../image/image-service.js';
 import { KernelService } from '../kernel/kernel-service.js';
-import { removeWorkDir } from '../image/golden/build.js';
+import { removeWorkDir } from '../system/work-dir.js';
 import { realRunner } from '../system/runner.js';
 import { removeStaleStaging } from '../system/atomic-publish.js';
 import { join } from 'node:path';

@@ -12,10 +12,7 @@ import { KeyedMutex } from '../system/mutex.js';
 import { downloadProgress, type OpContext } from '../system/operation.js';
 import { sha256File } from '../system/sha256.js';
 import type { Runner } from '../system/runner.js';
-import { fetchBundle, packBundle } from '../catalog/bundle.js';
-import { findEntry, loadCatalogs } from '../catalog/sources.js';
-import { debianMirror, hostAptSources, securityMirror } from './golden/apt-sources.js';
-import { buildGoldenImage, removeWorkDir } from './golden/build.js';
+import { removeWorkDir } from '../system/work-dir.js';
 import { RECIPES, type Recipe } from './golden/recipe.js';
 
 export interface ImageDeps {
@@ -54,6 +51,9 @@ export interface BuildRequest {
   packages?: string[];
   mirror?: string;
 }
+
+// Catalogs (undici), bundles (tar-stream) and the golden build are imported when an operation
+// needs them: an idle daemon never loads them (BENCHMARKS.md, idle RSS).
 
 /** Image use cases that need no catalog: list, show, delete, register, and the golden build. */
 export class ImageService {
@@ -111,6 +111,7 @@ export class ImageService {
       const kernel = await Staging.create(layout.kernelsDir, kernelId);
       const workDir = join(layout.cacheDir, 'build', imageId);
       try {
+        const { buildGoldenImage } = await import('./golden/build.js');
         const result = await buildGoldenImage({
           recipe,
           ...mirrors,
@@ -164,6 +165,7 @@ export class ImageService {
   private async recipeFor(name: string, signal: AbortSignal): Promise<Recipe> {
     const direct = RECIPES.get(name);
     if (direct) return direct;
+    const { findEntry, loadCatalogs } = await import('../catalog/sources.js');
     const hit = findEntry(
       await loadCatalogs('images', this.deps.config.catalog.images, { signal }),
       name,
@@ -182,6 +184,7 @@ export class ImageService {
    */
   async pull(request: PullRequest, ctx: OpContext): Promise<ImageRecord> {
     const { store, config, layout, runner } = this.deps;
+    const { findEntry, loadCatalogs } = await import('../catalog/sources.js');
     const catalogs = await loadCatalogs('images', config.catalog.images, { signal: ctx.signal });
     const hit = findEntry(catalogs, request.name);
     if (!hit)
@@ -213,6 +216,7 @@ export class ImageService {
       try {
         // Extracted as it arrives; nothing is published until the sha256 and size checked out.
         ctx.progress('download', `${url} (extracting rootfs.ext4 as it arrives)`);
+        const { fetchBundle } = await import('../catalog/bundle.js');
         const { manifest } = await fetchBundle(url, staging.dir, runner, {
           ...(entry.tarballSha256 ? { sha256: entry.tarballSha256 } : {}),
           ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
@@ -274,6 +278,7 @@ export class ImageService {
     const kernel = image.kernelId ? this.deps.store.kernels.findById(image.kernelId) : undefined;
     ctx.progress('pack', `${image.rootfsFile} → ${out}`);
     await mkdir(dirname(out), { recursive: true });
+    const { packBundle } = await import('../catalog/bundle.js');
     const result = await packBundle(
       image.rootfsFile,
       {
@@ -410,6 +415,8 @@ export class ImageService {
 
   private async mirrors(recipe: Recipe, override: string | undefined) {
     const configured = override ?? this.deps.config.imageBuild.mirror;
+    const { debianMirror, hostAptSources, securityMirror } =
+      await import('./golden/apt-sources.js');
     const sources = await hostAptSources();
     const mirror = configured ?? debianMirror(sources, recipe.suite);
     if (!mirror)

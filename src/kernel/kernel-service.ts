@@ -1,8 +1,5 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { download } from '../catalog/download.js';
-import { extractKernelTarball } from '../catalog/kernel-tarball.js';
-import { findEntry, loadCatalogs } from '../catalog/sources.js';
 import type { Layout } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { downloadProgress, type OpContext } from '../system/operation.js';
@@ -63,6 +60,7 @@ export class KernelService {
   async catalog(signal?: AbortSignal): Promise<KernelCatalogItem[]> {
     const seen = new Set<string>();
     const items: KernelCatalogItem[] = [];
+    const { loadCatalogs } = await import('../catalog/sources.js');
     for (const { source, catalog } of await loadCatalogs('kernels', this.deps.catalogSources, {
       signal,
     })) {
@@ -86,6 +84,7 @@ export class KernelService {
   /** Downloads a kernel tarball from the catalog (sha256-checked) and registers it. */
   async pull(name: string, force: boolean, ctx: OpContext): Promise<KernelRecord> {
     const { layout, store, runner } = this.deps;
+    const { findEntry, loadCatalogs } = await import('../catalog/sources.js');
     const catalogs = await loadCatalogs('kernels', this.deps.catalogSources, {
       signal: ctx.signal,
     });
@@ -123,6 +122,7 @@ export class KernelService {
     try {
       ctx.progress('download', entry.tarballUrl);
       const file = join(staging.dir, 'kernel.tar.zst');
+      const { download } = await import('../catalog/download.js');
       await download(entry.tarballUrl, file, {
         ...(entry.tarballSha256 ? { sha256: entry.tarballSha256 } : {}),
         ...(entry.sizeBytes ? { expectedBytes: entry.sizeBytes } : {}),
@@ -132,6 +132,7 @@ export class KernelService {
       ctx.progress('extract', 'kernel, initrd and modules');
       const tree = join(staging.dir, 'tree');
       await mkdir(tree);
+      const { extractKernelTarball } = await import('../catalog/kernel-tarball.js');
       const paths = await extractKernelTarball(file, tree, runner, { signal: ctx.signal });
       await rm(file, { force: true });
       const sha256 = await sha256File(paths.kernel);

@@ -1,4 +1,5 @@
-import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { removeWorkDir } from '../../system/work-dir.js';
 import { join } from 'node:path';
 import { applyOwnership, buildExt4, ext4SizeFor, treeBytes } from '../../disk/ext4.js';
 import { BangerError, ErrorCode } from '../../errors.js';
@@ -96,20 +97,6 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
   } finally {
     await removeWorkDir(input.workDir, runner);
   }
-}
-
-/**
- * A cancelled mmdebstrap can leave proc, sys and dev mounted inside its chroot: unmount
- * everything below workDir first, and never let the removal cross into a file system.
- */
-export async function removeWorkDir(workDir: string, runner: Runner): Promise<void> {
-  const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
-    .split('\n')
-    .map((line) => (line.split(' ')[1] ?? '').replace(/\\040/g, ' '))
-    .filter((target) => target.startsWith(`${workDir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const target of mounts) await runner.run('umount', ['-l', target], { allowFailure: true });
-  await runner.run('rm', ['-rf', '--one-file-system', '--', workDir], { allowFailure: true });
 }
 
 async function takeKernel(tree: string, kernelDir: string, runner: Runner) {
