@@ -4,11 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Layout } from '../config/layout.js';
 import { BangerError, ErrorCode, tailLines } from '../errors.js';
 import { dial, isAbsent } from './dial.js';
+import { EXIT_ALREADY_RUNNING } from '../protocol/exit-codes.js';
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
-/** bangerd's exit code when another daemon owns the state dir (see daemon/main.ts). */
-const EXIT_ALREADY_RUNNING = 3;
 
 /**
  * Starts bangerd detached, logging to the state dir, and returns once its socket answers.

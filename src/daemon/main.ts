@@ -2,9 +2,7 @@ import { pino } from 'pino';
 import { resolveLayout } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { Daemon } from './daemon.js';
-
-/** Exit code when another daemon already owns the state dir: a racing starter just waits. */
-export const EXIT_ALREADY_RUNNING = 3;
+import { EXIT_ALREADY_RUNNING } from '../protocol/exit-codes.js';
 
 const log = pino({ base: { pid: process.pid }, level: process.env.BANGER_LOG_LEVEL ?? 'info' });
 const layout = resolveLayout();
