@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +12,7 @@ import tar from 'tar-stream';
 import { BangerError, ErrorCode } from '../errors.js';
 import { realRunner } from '../system/runner.js';
 import { fetchBundle, packBundle, type BundleManifest } from './bundle.js';
+import { closeLocal, listenLocal } from '../../test/helpers/local-server.js';
 
 let dir = '';
 let base = '';
@@ -98,13 +98,11 @@ before(async () => {
     { name: 'extra.sh', body: randomBytes(2 << 20) },
     { name: 'rootfs.ext4', body: randomBytes(4096) },
   ]);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 
 after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await closeLocal(server);
   await rm(dir, { recursive: true, force: true });
 });
 

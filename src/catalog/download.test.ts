@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { BangerError, ErrorCode } from '../errors.js';
 import { download } from './download.js';
+import { closeLocal, listenLocal } from '../../test/helpers/local-server.js';
 
 const blob = randomBytes(300 * 1024 + 7);
 const blobSha = createHash('sha256').update(blob).digest('hex');
@@ -39,13 +39,11 @@ const server = createServer((req, res) => {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'banger-download-'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 
 after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await closeLocal(server);
   await rm(dir, { recursive: true, force: true });
 });
 

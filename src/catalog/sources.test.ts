@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BangerError, ErrorCode } from '../errors.js';
 import { EMBEDDED_SOURCE } from './embedded.js';
 import { findEntry, loadCatalogs } from './sources.js';
+import { closeLocal, listenLocal } from '../../test/helpers/local-server.js';
 
 const SHA = 'b'.repeat(64);
 const teamCatalog = JSON.stringify({
@@ -45,13 +45,11 @@ const server = createServer((req, res) => {
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'banger-sources-'));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
 });
 
 after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await closeLocal(server);
   await rm(dir, { recursive: true, force: true });
 });
 
