@@ -19,6 +19,8 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
+      // `return promise` inside try/finally runs the finally before the promise settles.
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
       'no-restricted-imports': [
         'error',
         {

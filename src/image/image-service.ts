@@ -236,7 +236,7 @@ export class ImageService {
             hint: 'give --kernel-ref NAME (or --kernel FILE)',
           });
         ctx.progress('publish', `image ${request.name}`);
-        return staging.publishWith(async (dir) => {
+        return await staging.publishWith(async (dir) => {
           const record: ImageRecord = {
             id,
             name: request.name,
