@@ -49,6 +49,19 @@ describe('bundles: make-bundle → catalog → image pull, export, kernel pull',
     await mkdir(join(files, 'kernel/boot'), { recursive: true });
     await rootfsTar(join(files, 'rootfs.tar'));
     await writeFile(join(files, 'kernel/boot/vmlinuz-6.1.0-test'), 'a kernel');
+    // A kernel tarball for the kernel catalog: vmlinux + modules (with an absolute symlink).
+    await mkdir(join(files, 'ktar/lib/modules/6.1.0-k/kernel'), { recursive: true });
+    await writeFile(join(files, 'ktar/vmlinux'), 'pulled kernel');
+    await writeFile(join(files, 'ktar/lib/modules/6.1.0-k/kernel/x.ko'), 'module');
+    await execa('ln', [
+      '-s',
+      '/usr/src/linux-6.1.0-k',
+      join(files, 'ktar/lib/modules/6.1.0-k/build'),
+    ]);
+    await execa('sh', [
+      '-c',
+      `tar -C ${join(files, 'ktar')} -c . | zstd -q -c > ${join(files, 'k.tar.zst')}`,
+    ]);
     server = createServer((req, res) => {
       const path = join(files, (req.url ?? '/').replace(/^\/+/, ''));
       stat(path).then(
@@ -138,9 +151,20 @@ describe('bundles: make-bundle → catalog → image pull, export, kernel pull',
     };
     await writeFile(join(files, 'images.json'), JSON.stringify(catalog));
     await mkdir(sb.layout.configDir, { recursive: true });
+    const kernelSha = await sha256File(join(files, 'k.tar.zst'));
+    const kernelEntry = {
+      name: 'pulled-61',
+      kernel_version: '6.1.0-k',
+      tarball_url: `${base}/k.tar.zst`,
+      tarball_sha256: kernelSha,
+    };
+    await writeFile(
+      join(files, 'kernels.json'),
+      JSON.stringify({ version: 1, entries: [kernelEntry] }),
+    );
     await writeFile(
       sb.layout.configFile,
-      `[catalog]\nimages = ["${join(files, 'images.json')}"]\n`,
+      `[catalog]\nimages = ["${join(files, 'images.json')}"]\nkernels = ["${join(files, 'kernels.json')}"]\n`,
     );
     await ok(['kernel', 'import', 'tiny-kernel', '--from', join(files, 'kernel')]);
 
@@ -216,6 +240,40 @@ describe('bundles: make-bundle → catalog → image pull, export, kernel pull',
     assert.match(
       String(r.stderr),
       /built with the debian-bookworm image.*\n.*banger image build debian-bookworm/,
+    );
+  });
+
+  test('kernel pull downloads a kernel tarball from the kernel catalog; --force replaces it', async () => {
+    const available = JSON.parse(await ok(['kernel', 'ls', '--available', '--json'])) as {
+      name: string;
+      how: string;
+      local: boolean;
+    }[];
+    assert.deepEqual(
+      available.filter((k) => k.name === 'pulled-61').map((k) => [k.how, k.local]),
+      [['download', false]],
+    );
+    await ok(['kernel', 'pull', 'pulled-61']);
+    const k = JSON.parse(await ok(['kernel', 'show', 'pulled-61', '--json'])) as {
+      kernel: string;
+      modulesDir: string;
+      version: string;
+    };
+    assert.equal(k.version, '6.1.0-k');
+    assert.ok(k.kernel.startsWith(sb.layout.kernelsDir) && k.kernel.endsWith('/vmlinux'));
+    assert.ok((await stat(join(k.modulesDir, 'kernel/x.ko'))).isFile());
+    const again = await sb.cli(['kernel', 'pull', 'pulled-61']);
+    assert.equal(again.exitCode, 1);
+    assert.match(String(again.stderr), /kernel "pulled-61" is already local/);
+    await ok(['kernel', 'pull', 'pulled-61', '--force']);
+    const replaced = JSON.parse(await ok(['kernel', 'show', 'pulled-61', '--json'])) as {
+      kernel: string;
+    };
+    assert.notEqual(replaced.kernel, k.kernel);
+    await assert.rejects(stat(k.kernel), /ENOENT/, 'the replaced kernel is gone');
+    assert.deepEqual(
+      (await readdir(sb.layout.kernelsDir)).filter((n) => n.endsWith('.staging')),
+      [],
     );
   });
 });
