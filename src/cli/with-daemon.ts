@@ -1,4 +1,5 @@
 import { resolveLayout, type Layout } from '../config/layout.js';
+import type { MethodName, Params, Result } from '../protocol/index.js';
 import type { DaemonClient } from './client.js';
 
 /**
@@ -16,5 +17,19 @@ export async function withDaemon<T>(
     return await fn(client, layout);
   } finally {
     client.close();
+  }
+}
+
+/** A long daemon operation with its progress stages rendered on stderr, labelled by method. */
+export async function callWithProgress<N extends MethodName>(
+  method: N,
+  params: Params<N>,
+): Promise<Result<N>> {
+  const { ProgressRenderer } = await import('./progress.js');
+  const progress = new ProgressRenderer(method.replace('.', ' '));
+  try {
+    return await withDaemon((c) => c.call(method, params, { onProgress: progress.onProgress }));
+  } finally {
+    progress.done();
   }
 }

@@ -41,16 +41,18 @@ export function parseSize(text: string): number {
   return Number(bytes);
 }
 
+const DISPLAY_UNITS = [
+  ['T', TiB],
+  ['G', GiB],
+  ['M', MiB],
+  ['K', KiB],
+] as const;
+
 /** Shortest exact form: 8589934592 → "8G", 1610612736 → "1.5G", 1000 → "1000B". */
 export function formatSize(bytes: number): string {
   if (!Number.isSafeInteger(bytes) || bytes < 0) return `${bytes}B`;
   let best = `${bytes}B`;
-  for (const [letter, size] of [
-    ['T', TiB],
-    ['G', GiB],
-    ['M', MiB],
-    ['K', KiB],
-  ] as const) {
+  for (const [letter, size] of DISPLAY_UNITS) {
     if (bytes < size) continue;
     const n = BigInt(bytes);
     const unit = BigInt(size);
@@ -64,12 +66,7 @@ export function formatSize(bytes: number): string {
 
 /** For display of measured amounts (free disk, file sizes): one decimal in the largest unit. */
 export function formatSizeApprox(bytes: number): string {
-  for (const [letter, size] of [
-    ['T', TiB],
-    ['G', GiB],
-    ['M', MiB],
-    ['K', KiB],
-  ] as const) {
+  for (const [letter, size] of DISPLAY_UNITS) {
     if (bytes >= size) return `${(bytes / size).toFixed(1)}${letter}`;
   }
   return `${bytes}B`;

@@ -43,21 +43,13 @@ export function registerImageBuild(image: Command): void {
         name: string | undefined,
         opts: { size?: number; package?: string[]; mirror?: string },
       ) => {
-        const { withDaemon } = await import('../with-daemon.js');
-        const { ProgressRenderer } = await import('../progress.js');
-        const progress = new ProgressRenderer('image build');
-        const image = await withDaemon((c) =>
-          c.call(
-            'image.build',
-            {
-              ...(name ? { name } : {}),
-              ...(opts.size ? { sizeBytes: opts.size } : {}),
-              ...(opts.package?.length ? { packages: opts.package } : {}),
-              ...(opts.mirror ? { mirror: opts.mirror } : {}),
-            },
-            { onProgress: progress.onProgress },
-          ),
-        ).finally(() => progress.done());
+        const { callWithProgress } = await import('../with-daemon.js');
+        const image = await callWithProgress('image.build', {
+          ...(name ? { name } : {}),
+          ...(opts.size ? { sizeBytes: opts.size } : {}),
+          ...(opts.package?.length ? { packages: opts.package } : {}),
+          ...(opts.mirror ? { mirror: opts.mirror } : {}),
+        });
         const { imageTable } = await import('./render.js');
         process.stdout.write(imageTable([image]));
       },

@@ -14,16 +14,8 @@ export function registerImageExport(image: Command): void {
         examples(['banger image export debian-bookworm --out debian-bookworm.tar.zst']),
     )
     .action(async (name: string, opts: { out: string }) => {
-      const { withDaemon } = await import('../with-daemon.js');
-      const { ProgressRenderer } = await import('../progress.js');
-      const progress = new ProgressRenderer('image export');
-      const r = await withDaemon((c) =>
-        c.call(
-          'image.export',
-          { name, out: resolve(opts.out) },
-          { onProgress: progress.onProgress },
-        ),
-      ).finally(() => progress.done());
+      const { callWithProgress } = await import('../with-daemon.js');
+      const r = await callWithProgress('image.export', { name, out: resolve(opts.out) });
       process.stdout.write(`path:   ${r.path}\nsha256: ${r.sha256}\nsize:   ${r.bytes}\n`);
     });
 }

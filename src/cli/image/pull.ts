@@ -21,22 +21,14 @@ export function registerImagePull(image: Command): void {
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, false))
     .action(async (name: string, opts: KernelFlags) => {
       const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
-      const { withDaemon } = await import('../with-daemon.js');
-      const { ProgressRenderer } = await import('../progress.js');
-      const progress = new ProgressRenderer('image pull');
-      const image = await withDaemon((c) =>
-        c.call(
-          'image.pull',
-          {
-            name,
-            kernelRef: opts.kernelRef,
-            kernel: abs(opts.kernel),
-            initrd: abs(opts.initrd),
-            modules: abs(opts.modules),
-          },
-          { onProgress: progress.onProgress },
-        ),
-      ).finally(() => progress.done());
+      const { callWithProgress } = await import('../with-daemon.js');
+      const image = await callWithProgress('image.pull', {
+        name,
+        kernelRef: opts.kernelRef,
+        kernel: abs(opts.kernel),
+        initrd: abs(opts.initrd),
+        modules: abs(opts.modules),
+      });
       const { imageTable } = await import('./render.js');
       process.stdout.write(imageTable([image]));
     });

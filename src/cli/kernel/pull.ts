@@ -14,16 +14,8 @@ export function registerKernelPull(kernel: Command): void {
       examples(['banger kernel list --available', 'banger kernel pull generic-6.12']),
     )
     .action(async (name: string, opts: { force?: boolean }) => {
-      const { withDaemon } = await import('../with-daemon.js');
-      const { ProgressRenderer } = await import('../progress.js');
-      const progress = new ProgressRenderer('kernel pull');
-      const k = await withDaemon((c) =>
-        c.call(
-          'kernel.pull',
-          { name, force: Boolean(opts.force) },
-          { onProgress: progress.onProgress },
-        ),
-      ).finally(() => progress.done());
+      const { callWithProgress } = await import('../with-daemon.js');
+      const k = await callWithProgress('kernel.pull', { name, force: Boolean(opts.force) });
       process.stdout.write(
         `pulled kernel ${k.name}${k.version ? ` (${k.version})` : ''}: ${k.kernel}\n`,
       );
