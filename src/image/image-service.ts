@@ -499,7 +499,3 @@ export async function regularFile(path: string, what: string): Promise<void> {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
-
-export async function ensureParent(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-}

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Runner } from './runner.js';
 
 /**
@@ -6,6 +6,14 @@ import type { Runner } from './runner.js';
  * everything below workDir first, and never let the removal cross into a file system.
  */
 export async function removeWorkDir(workDir: string, runner: Runner): Promise<void> {
+  // Daemon start-up calls this every time: no process spawned when there is nothing to remove.
+  if (
+    !(await stat(workDir).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
   const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
     .split('\n')
     .map((line) => (line.split(' ')[1] ?? '').replace(/\\040/g, ' '))

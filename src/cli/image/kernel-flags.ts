@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 
@@ -32,4 +33,15 @@ export function checkKernelFlags(opts: KernelFlags, example: string, required: b
     });
   if (required && opts.kernelRef === undefined && opts.kernel === undefined)
     throw new UsageError('a kernel is needed: give --kernel-ref NAME or --kernel FILE', { hint });
+}
+
+/** The kernel flags as RPC params: file paths made absolute (the daemon has another cwd). */
+export function kernelParams(opts: KernelFlags): KernelFlags {
+  const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
+  return {
+    kernelRef: opts.kernelRef,
+    kernel: abs(opts.kernel),
+    initrd: abs(opts.initrd),
+    modules: abs(opts.modules),
+  };
 }

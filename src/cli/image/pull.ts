@@ -1,8 +1,12 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { nameValue } from '../flag-values.js';
 import { examples } from '../output.js';
-import { addKernelFlags, checkKernelFlags, type KernelFlags } from './kernel-flags.js';
+import {
+  addKernelFlags,
+  checkKernelFlags,
+  kernelParams,
+  type KernelFlags,
+} from './kernel-flags.js';
 
 const EXAMPLE = 'banger image pull team-base --kernel-ref debian-bookworm-cloud';
 
@@ -20,15 +24,8 @@ export function registerImagePull(image: Command): void {
     )
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, false))
     .action(async (name: string, opts: KernelFlags) => {
-      const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
       const { callWithProgress } = await import('../with-daemon.js');
-      const image = await callWithProgress('image.pull', {
-        name,
-        kernelRef: opts.kernelRef,
-        kernel: abs(opts.kernel),
-        initrd: abs(opts.initrd),
-        modules: abs(opts.modules),
-      });
+      const image = await callWithProgress('image.pull', { name, ...kernelParams(opts) });
       const { imageTable } = await import('./render.js');
       process.stdout.write(imageTable([image]));
     });

@@ -2,7 +2,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { nameValue } from '../flag-values.js';
 import { examples } from '../output.js';
-import { addKernelFlags, checkKernelFlags, type KernelFlags } from './kernel-flags.js';
+import {
+  addKernelFlags,
+  checkKernelFlags,
+  kernelParams,
+  type KernelFlags,
+} from './kernel-flags.js';
 
 const EXAMPLE =
   'banger image register my-distro --rootfs ./rootfs.ext4 --kernel-ref debian-bookworm-cloud';
@@ -27,17 +32,9 @@ export function registerImageRegister(image: Command): void {
     )
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, true))
     .action(async (name: string, opts: KernelFlags & { rootfs: string }) => {
-      const abs = (p: string | undefined) => (p ? resolve(p) : undefined);
       const { withDaemon } = await import('../with-daemon.js');
       const image = await withDaemon((c) =>
-        c.call('image.register', {
-          name,
-          rootfs: resolve(opts.rootfs),
-          kernelRef: opts.kernelRef,
-          kernel: abs(opts.kernel),
-          initrd: abs(opts.initrd),
-          modules: abs(opts.modules),
-        }),
+        c.call('image.register', { name, rootfs: resolve(opts.rootfs), ...kernelParams(opts) }),
       );
       const { imageTable } = await import('./render.js');
       process.stdout.write(imageTable([image]));
