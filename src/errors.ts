@@ -16,6 +16,8 @@ export const ErrorCode = {
   Permission: 'PERMISSION',
   Cancelled: 'CANCELLED',
   Conflict: 'CONFLICT',
+  /** The guest booted but its sshd never announced itself: the VM is kept for inspection. */
+  SshTimeout: 'SSH_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -48,6 +48,17 @@ export function positiveIntValue(flag: string, example: string): Parse<number> {
   };
 }
 
+/** A number of seconds (or similar) greater than zero; fractions allowed. */
+export function positiveNumberValue(flag: string, example: string): Parse<number> {
+  return (value) => {
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+    if (Number.isFinite(n) && n > 0) return n;
+    throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a number greater than 0`, {
+      hint: `e.g. ${flag} ${example}`,
+    });
+  };
+}
+
 export function nameValue(what: string, flag?: string): Parse<string> {
   return (value) => {
     if (isValidName(value)) return value;

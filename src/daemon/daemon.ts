@@ -4,10 +4,13 @@ import { loadConfig } from '../config/load.js';
 import { MAX_SOCKET_PATH, type Layout } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { Store } from '../store/store.js';
-import { detectKvm } from '../system/host.js';
+import { detectKvm, hostTscKhz } from '../system/host.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { which } from '../system/which.js';
-import { selectVmm, type VmmChoice } from '../vmm/select.js';
+import { selectVmm, type VmmChoice, type VmmDriver } from '../vmm/select.js';
+import { effectiveChoice, vmmFor } from '../vmm/drivers.js';
+import type { Vmm } from '../vmm/vmm.js';
+import { VmService } from '../vm/vm-service.js';
 import { DaemonLock } from './daemon-lock.js';
 import { idleCollector } from './idle-gc.js';
 import { buildRoutes } from './routes.js';
@@ -59,10 +62,9 @@ export class Daemon {
     const { layout, log } = this.opts;
     const { config } = await loadConfig(layout.configFile);
     const kvm = await detectKvm();
-    const vmm: VmmChoice = selectVmm(
-      config.vmm,
-      kvm,
-      which(config.vmm.firecrackerBinary ?? 'firecracker'),
+    const vmm: VmmChoice = effectiveChoice(
+      selectVmm(config.vmm, kvm, which(config.vmm.firecrackerBinary ?? 'firecracker')),
+      config.vmm.driver,
     );
 
     await ensurePrivateDir(layout.stateDir);
@@ -96,12 +98,34 @@ export class Daemon {
       catalogSources: config.catalog.kernels,
     });
     const images = new ImageService({ layout, store, config, runner: realRunner, log }, kernels);
+    const drivers = new Map<VmmDriver, Vmm>();
+    const vms = new VmService({
+      layout,
+      store,
+      runner: realRunner,
+      log,
+      ensureImage: (name, ctx) => images.ensure(name, ctx),
+      defaultImage: config.defaultImageName,
+      vmm: {
+        driver: vmm.driver,
+        accel: vmm.accel,
+        forDriver: (driver) => {
+          let d = drivers.get(driver);
+          if (!d) drivers.set(driver, (d = vmmFor(driver, vmm, realRunner, config.vmm.qemuBinary)));
+          return d;
+        },
+      },
+      tscKhz: await hostTscKhz(),
+    });
+    // VMs outlive the daemon: find which are still running before answering anyone.
+    await vms.reconcileAll();
     this.rpc = new RpcServer(
       buildRoutes({
         layout,
         store,
         images,
         kernels,
+        vms,
         vmm: { ...vmm, kvm: kvm.detail },
         startedAt: this.startedAt,
         requestShutdown: () => void this.close(),

@@ -21,7 +21,24 @@ import type { ImageService } from '../image/image-service.js';
 import { imageSummary, kernelSummary } from '../image/image-records.js';
 import type { KernelService } from '../kernel/kernel-service.js';
 import type { MethodSpec } from '../protocol/method.js';
-import { vmList, vmNames } from '../protocol/vm.js';
+import {
+  vmCreate,
+  vmDelete,
+  vmKill,
+  vmList,
+  vmLogs,
+  vmNames,
+  vmRestart,
+  vmSet,
+  vmShow,
+  vmSsh,
+  vmStart,
+  vmStats,
+  vmStop,
+} from '../protocol/vm.js';
+import type { VmService } from '../vm/vm-service.js';
+import { vmDetailOf, vmSummaryOf } from '../vm/vm-view.js';
+import { errorMessage } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import type { Layout } from '../config/layout.js';
@@ -36,6 +53,7 @@ export interface Services {
   startedAt: Date;
   images: ImageService;
   kernels: KernelService;
+  vms: VmService;
   requestShutdown(): void;
 }
 
@@ -65,21 +83,39 @@ export function buildRoutes(s: Services): Map<string, Route> {
       setTimeout(() => s.requestShutdown(), 10);
       return { pid: process.pid };
     }),
-    route(vmList, () => {
-      const images = new Map(s.store.images.list().map((i) => [i.id, i.name]));
-      return {
-        vms: s.store.vms.list().map((vm) => ({
-          id: vm.id,
-          name: vm.name,
-          state: vm.state,
-          image: images.get(vm.imageId) ?? vm.imageId,
-          vcpu: vm.vcpu,
-          memoryMiB: vm.memoryMiB,
-          diskBytes: vm.diskBytes,
-          createdAt: vm.createdAt,
-          ...(vm.lastError ? { error: vm.lastError } : {}),
-        })),
-      };
+    route(vmList, async () => ({
+      // One VM that cannot be read is shown as broken; the listing itself never fails.
+      vms: await Promise.all(
+        s.store.vms.list().map(async (vm) => {
+          try {
+            return vmSummaryOf(await s.vms.view(vm));
+          } catch (err) {
+            return {
+              ...vmSummaryOf({ vm, image: vm.imageId, running: false, handles: undefined }),
+              state: 'broken' as const,
+              error: errorMessage(err),
+            };
+          }
+        }),
+      ),
+    })),
+    route(vmCreate, async (params, ctx) => vmDetailOf(await s.vms.create(params, ctx))),
+    route(vmStart, async ({ ref, sshWaitMs }, ctx) =>
+      vmDetailOf(await s.vms.start(ref, ctx, sshWaitMs)),
+    ),
+    route(vmRestart, async ({ ref, sshWaitMs }, ctx) =>
+      vmDetailOf(await s.vms.restart(ref, ctx, sshWaitMs)),
+    ),
+    route(vmStop, ({ ref }) => s.vms.stop(ref)),
+    route(vmKill, ({ ref }) => s.vms.kill(ref)),
+    route(vmDelete, ({ ref }) => s.vms.delete(ref)),
+    route(vmSet, async ({ ref, ...change }) => vmDetailOf(await s.vms.set(ref, change))),
+    route(vmShow, async ({ ref }) => vmDetailOf(await s.vms.view(s.vms.find(ref)))),
+    route(vmStats, ({ ref }) => s.vms.stats(ref)),
+    route(vmLogs, ({ ref }) => s.vms.consoleLog(ref)),
+    route(vmSsh, async ({ ref }, ctx) => {
+      const { vm, target } = await s.vms.connect(ref, ctx.signal);
+      return { name: vm.name, ...target };
     }),
     route(vmNames, () => ({ names: s.store.vms.names() })),
     route(imageList, () => ({

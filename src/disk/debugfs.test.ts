@@ -30,8 +30,9 @@ async function image(): Promise<string> {
 
 test('a script quotes paths debugfs would split and refuses ones it cannot name', () => {
   const script = new DebugfsScript()
-    .ensureParents('/etc/systemd/system/a b.service')
-    .mkdir('etc/systemd')
+    .mkdir('/etc/systemd')
+    .mkdir('etc/systemd/')
+    .mkdir('/etc/systemd/system')
     .write('/tmp/host file', '/etc/systemd/system/a b.service')
     .symlink('etc/systemd/system/multi-user.target.wants/a', '/etc/x y')
     .setOwner('/usr/bin/sudo', 0, 0)
@@ -40,7 +41,6 @@ test('a script quotes paths debugfs would split and refuses ones it cannot name'
   assert.equal(
     script.text(),
     [
-      'mkdir /etc',
       'mkdir /etc/systemd',
       'mkdir /etc/systemd/system',
       'write "/tmp/host file" "/etc/systemd/system/a b.service"',
@@ -57,20 +57,21 @@ test('a script quotes paths debugfs would split and refuses ones it cannot name'
   assert.throws(() => new DebugfsScript().setMode('/x', 0o4755), /invalid inode mode/);
 });
 
-test('one debugfs run applies a script; mkdir of an existing directory is not an error', async () => {
+test('one debugfs run applies a script and leaves a filesystem e2fsck finds clean', async () => {
   const img = await image();
   const host = join(dir, 'host file');
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   await writeFile(host, bytes);
   const script = new DebugfsScript()
-    .ensureParents('/etc/banger/my conf')
+    .mkdir('/etc/banger')
     .write(host, '/etc/banger/my conf')
     .setOwner('/etc/banger/my conf', 1000, 1001)
     .setMode('/etc/banger/my conf', 0o100600)
     .symlink('/etc/link', '/etc/banger/my conf')
-    .rm('/etc/hostname')
-    .mkdir('/lost+found'); // exists already; last, so its failure is debugfs's exit status
+    .rm('/etc/hostname');
   await runDebugfs(img, script, realRunner);
+  const fsck = await realRunner.run('e2fsck', ['-f', '-n', img], { allowFailure: true });
+  assert.equal(fsck.exitCode, 0, fsck.stdout);
 
   assert.deepEqual(await debugfsCat(img, '/etc/banger/my conf', realRunner), bytes);
   assert.deepEqual(await debugfsStat(img, 'etc/banger/my conf', realRunner), {
@@ -85,6 +86,16 @@ test('one debugfs run applies a script; mkdir of an existing directory is not an
   await assert.rejects(
     debugfsCat(img, '/etc/hostname', realRunner),
     (err: unknown) => err instanceof BangerError && err.code === ErrorCode.NotFound,
+  );
+});
+
+test('mkdir of an existing name is an error, never silently tolerated', async () => {
+  // debugfs allocates the inode before it finds the name taken: tolerating the complaint
+  // would leave an unconnected directory behind.
+  const img = await image();
+  await assert.rejects(
+    runDebugfs(img, new DebugfsScript().mkdir('/lost+found'), realRunner),
+    /already exists/,
   );
 });
 

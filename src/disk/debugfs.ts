@@ -20,16 +20,10 @@ export class DebugfsScript {
     const guest = guestPath(path);
     if (guest === '/' || this.#made.has(guest)) return this;
     this.#made.add(guest);
-    // debugfs says "directory already exists" for any existing name, a file too; a later
-    // write into such a non-directory still fails loudly.
-    return this.#add(`mkdir ${quote(guest)}`, /already exists|File exists/);
-  }
-
-  /** mkdir for every ancestor of `path`, shallowest first (debugfs has no `mkdir -p`). */
-  ensureParents(path: string): this {
-    const parts = guestPath(path).split('/').slice(1, -1);
-    parts.forEach((_, i) => this.mkdir(`/${parts.slice(0, i + 1).join('/')}`));
-    return this;
+    // Only for a path that does not exist: debugfs's mkdir of an existing name allocates an
+    // inode before it notices, leaving an unconnected directory that e2fsck reports (a VM's
+    // work disk came out corrupt that way). Callers check with debugfsStat first.
+    return this.#add(`mkdir ${quote(guest)}`);
   }
 
   /** Copies a host file to a path that must not exist yet. */

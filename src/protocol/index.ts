@@ -17,7 +17,21 @@ import {
   kernelShow,
 } from './kernel.js';
 import type { ParamsOf, ResultOf } from './method.js';
-import { vmList, vmNames } from './vm.js';
+import {
+  vmCreate,
+  vmDelete,
+  vmKill,
+  vmList,
+  vmLogs,
+  vmNames,
+  vmRestart,
+  vmSet,
+  vmShow,
+  vmSsh,
+  vmStart,
+  vmStats,
+  vmStop,
+} from './vm.js';
 
 const all = [
   daemonPing,
@@ -25,6 +39,17 @@ const all = [
   daemonShutdown,
   vmList,
   vmNames,
+  vmCreate,
+  vmStart,
+  vmRestart,
+  vmStop,
+  vmKill,
+  vmDelete,
+  vmSet,
+  vmShow,
+  vmStats,
+  vmLogs,
+  vmSsh,
   imageList,
   imageShow,
   imageBuild,

@@ -3,6 +3,15 @@ import { defineMethod } from './method.js';
 
 export const vmState = z.enum(['created', 'running', 'stopped', 'error', 'broken']);
 
+const ref = z.string().min(1).max(63);
+const spec = {
+  vcpu: z.number().int().positive(),
+  memoryMiB: z.number().int().positive(),
+  diskBytes: z.number().int().positive(),
+};
+/** Test and debugging knob: how long to wait for the guest's sshd (default 90 s). */
+const sshWaitMs = z.number().int().positive().max(3_600_000).optional();
+
 /** One row of `vm list`: a VM whose state cannot be read is 'broken' with its error. */
 export const vmSummary = z.object({
   id: z.string(),
@@ -13,9 +22,23 @@ export const vmSummary = z.object({
   memoryMiB: z.number().int(),
   diskBytes: z.number().int(),
   createdAt: z.string(),
+  sshPort: z.number().int().optional(),
   error: z.string().optional(),
 });
 export type VmSummary = z.output<typeof vmSummary>;
+
+export const vmDetail = vmSummary.extend({
+  nat: z.boolean(),
+  network: z.string(),
+  guestIp: z.string().optional(),
+  dir: z.string(),
+  consoleLog: z.string(),
+  updatedAt: z.string(),
+  pid: z.number().int().optional(),
+  vmm: z.string().optional(),
+  startedAt: z.string().optional(),
+});
+export type VmDetail = z.output<typeof vmDetail>;
 
 export const vmList = defineMethod({
   name: 'vm.list',
@@ -30,6 +53,136 @@ export const vmNames = defineMethod({
   name: 'vm.names',
   params: z.strictObject({}).optional(),
   result: z.object({ names: z.array(z.string()) }),
+  onDisconnect: 'cancel',
+  progress: false,
+});
+
+/** Cancelled with the client (Ctrl-C): a VM whose create was interrupted is removed. */
+export const vmCreate = defineMethod({
+  name: 'vm.create',
+  params: z.strictObject({
+    name: z.string().min(1).max(63).optional(),
+    image: z.string().min(1).max(63).optional(),
+    ...spec,
+    nat: z.boolean().optional(),
+    sshWaitMs,
+  }),
+  result: vmDetail,
+  onDisconnect: 'cancel',
+  progress: true,
+});
+
+export const vmStart = defineMethod({
+  name: 'vm.start',
+  params: z.strictObject({ ref, sshWaitMs }),
+  result: vmDetail,
+  onDisconnect: 'finish',
+  progress: true,
+});
+
+export const vmRestart = defineMethod({
+  name: 'vm.restart',
+  params: z.strictObject({ ref, sshWaitMs }),
+  result: vmDetail,
+  onDisconnect: 'finish',
+  progress: true,
+});
+
+const stopped = z.object({ name: z.string(), wasRunning: z.boolean() });
+
+export const vmStop = defineMethod({
+  name: 'vm.stop',
+  params: z.strictObject({ ref }),
+  result: stopped,
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+export const vmKill = defineMethod({
+  name: 'vm.kill',
+  params: z.strictObject({ ref }),
+  result: stopped,
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+export const vmDelete = defineMethod({
+  name: 'vm.delete',
+  params: z.strictObject({ ref }),
+  result: z.object({ name: z.string() }),
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+export const vmSet = defineMethod({
+  name: 'vm.set',
+  params: z.strictObject({
+    ref,
+    vcpu: spec.vcpu.optional(),
+    memoryMiB: spec.memoryMiB.optional(),
+    diskBytes: spec.diskBytes.optional(),
+  }),
+  result: vmDetail,
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+export const vmShow = defineMethod({
+  name: 'vm.show',
+  params: z.strictObject({ ref }),
+  result: vmDetail,
+  onDisconnect: 'finish',
+  progress: false,
+});
+
+export const vmStats = defineMethod({
+  name: 'vm.stats',
+  params: z.strictObject({ ref }),
+  result: z.object({
+    name: z.string(),
+    running: z.boolean(),
+    pid: z.number().int().optional(),
+    host: z
+      .object({ cpuSeconds: z.number(), cpuPercent: z.number(), rssBytes: z.number().int() })
+      .optional(),
+    disk: z.object({
+      systemBytes: z.number().int(),
+      workBytes: z.number().int(),
+      workSizeBytes: z.number().int(),
+    }),
+    guest: z
+      .object({
+        uptimeSeconds: z.number(),
+        memoryTotalBytes: z.number().int(),
+        memoryUsedBytes: z.number().int(),
+      })
+      .optional(),
+  }),
+  onDisconnect: 'cancel',
+  progress: false,
+});
+
+/** Where the serial console is logged; the CLI reads (and follows) the file itself. */
+export const vmLogs = defineMethod({
+  name: 'vm.logs',
+  params: z.strictObject({ ref }),
+  result: z.object({ name: z.string(), path: z.string() }),
+  onDisconnect: 'cancel',
+  progress: false,
+});
+
+/** How to reach a running VM's sshd; the CLI runs OpenSSH itself (it owns the terminal). */
+export const vmSsh = defineMethod({
+  name: 'vm.ssh',
+  params: z.strictObject({ ref }),
+  result: z.object({
+    name: z.string(),
+    host: z.string(),
+    port: z.number().int(),
+    user: z.string(),
+    keyFile: z.string(),
+    controlPath: z.string(),
+  }),
   onDisconnect: 'cancel',
   progress: false,
 });

@@ -59,6 +59,11 @@ export class ImageRepository {
     return row ? fromRow(row) : undefined;
   }
 
+  findById(id: string): ImageRecord | undefined {
+    const row = this.db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?').get(id);
+    return row ? fromRow(row) : undefined;
+  }
+
   insert(image: ImageRecord): void {
     this.db
       .prepare(

@@ -54,4 +54,6 @@ export const migrations: readonly string[] = [
   `,
   // v2: kernels registered in place (image register --kernel) are not banger's to delete.
   `ALTER TABLE kernels ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;`,
+  // v3: the port on 127.0.0.1 forwarded to a user-mode VM's sshd, kept across restarts.
+  `ALTER TABLE vms ADD COLUMN ssh_port INTEGER NOT NULL DEFAULT 0;`,
 ];

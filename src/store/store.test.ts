@@ -91,6 +91,7 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
       networkMode: 'user',
       nat: false,
       guestIp: null,
+      sshPort: 0,
       dir: '/v',
       lastError: null,
       createdAt: now,

@@ -14,6 +14,8 @@ export interface VmRecord {
   networkMode: 'user' | 'tap';
   nat: boolean;
   guestIp: string | null;
+  /** 127.0.0.1 port forwarded to the guest's sshd (user networking); 0 when none. */
+  sshPort: number;
   dir: string;
   lastError: string | null;
   createdAt: string;
@@ -31,6 +33,7 @@ interface VmRow {
   network_mode: 'user' | 'tap';
   nat: number;
   guest_ip: string | null;
+  ssh_port: number;
   dir: string;
   last_error: string | null;
   created_at: string;
@@ -48,6 +51,7 @@ const fromRow = (r: VmRow): VmRecord => ({
   networkMode: r.network_mode,
   nat: r.nat !== 0,
   guestIp: r.guest_ip,
+  sshPort: r.ssh_port,
   dir: r.dir,
   lastError: r.last_error,
   createdAt: r.created_at,
@@ -92,9 +96,9 @@ export class VmRepository {
     this.db
       .prepare(
         `INSERT INTO vms (id, name, image_id, state, vcpu, memory_mib, disk_bytes, network_mode, nat,
-           guest_ip, dir, last_error, created_at, updated_at)
+           guest_ip, ssh_port, dir, last_error, created_at, updated_at)
          VALUES (@id, @name, @imageId, @state, @vcpu, @memoryMiB, @diskBytes, @networkMode, @nat,
-           @guestIp, @dir, @lastError, @createdAt, @updatedAt)`,
+           @guestIp, @sshPort, @dir, @lastError, @createdAt, @updatedAt)`,
       )
       .run({ ...vm, nat: vm.nat ? 1 : 0 });
   }
@@ -103,6 +107,29 @@ export class VmRepository {
     this.db
       .prepare('UPDATE vms SET state = ?, last_error = ?, updated_at = ? WHERE id = ?')
       .run(state, lastError, now.toISOString(), id);
+  }
+
+  findByName(name: string): VmRecord | undefined {
+    const row = this.db.prepare<[string], VmRow>('SELECT * FROM vms WHERE name = ?').get(name);
+    return row ? fromRow(row) : undefined;
+  }
+
+  setSpec(
+    id: string,
+    spec: { vcpu: number; memoryMiB: number; diskBytes: number },
+    now = new Date(),
+  ): void {
+    this.db
+      .prepare(
+        'UPDATE vms SET vcpu = ?, memory_mib = ?, disk_bytes = ?, updated_at = ? WHERE id = ?',
+      )
+      .run(spec.vcpu, spec.memoryMiB, spec.diskBytes, now.toISOString(), id);
+  }
+
+  setSshPort(id: string, port: number, now = new Date()): void {
+    this.db
+      .prepare('UPDATE vms SET ssh_port = ?, updated_at = ? WHERE id = ?')
+      .run(port, now.toISOString(), id);
   }
 
   delete(id: string): void {

@@ -16,6 +16,12 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Stream the child's stdout/stderr to ours (apt-get in `doctor --fix`). */
   inheritOutput?: boolean;
+  /**
+   * Discard stdout/stderr instead of capturing them: for a program that leaves a background
+   * child holding its output open (`ssh -f` with ControlPersist), which would never let a
+   * pipe reach end-of-file.
+   */
+  ignoreOutput?: boolean;
 }
 
 export interface RunResult {
@@ -69,8 +75,8 @@ export const realRunner: Runner = {
       cancelSignal: options.signal,
       reject: false,
       stripFinalNewline: false,
-      stdout: options.inheritOutput ? 'inherit' : 'pipe',
-      stderr: options.inheritOutput ? 'inherit' : 'pipe',
+      stdout: options.inheritOutput ? 'inherit' : options.ignoreOutput ? 'ignore' : 'pipe',
+      stderr: options.inheritOutput ? 'inherit' : options.ignoreOutput ? 'ignore' : 'pipe',
     });
     const stdout = typeof result.stdout === 'string' ? result.stdout : '';
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
-import { addCreateFlags } from './spec-flags.js';
+import { addCreateFlags, type CreateFlags } from './spec-flags.js';
 
 export function registerVmCreate(vm: Command): void {
   const create = vm
@@ -18,5 +17,10 @@ export function registerVmCreate(vm: Command): void {
           'banger vm create --image debian-bookworm --nat',
         ]),
     )
-    .action(notYet('vm create'));
+    .action(async (flags: CreateFlags) => {
+      const { createVm } = await import('./create-vm.js');
+      const vm = await createVm(flags, 'vm create');
+      process.stdout.write(`${vm.name}\n`);
+      process.stderr.write(`vm ${vm.name} is running: "banger vm ssh ${vm.name}" opens a shell\n`);
+    });
 }

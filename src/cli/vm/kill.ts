@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerVmKill(vm: Command): void {
@@ -7,5 +6,11 @@ export function registerVmKill(vm: Command): void {
     .description('Stop VMs at once, without a clean shutdown (for a guest that does not answer)')
     .argument('<names...>', 'VMs to kill')
     .addHelpText('after', examples(['banger vm kill blue-fox']))
-    .action(notYet('vm kill'));
+    .action(async (names: string[]) => {
+      const { forEachVm } = await import('./each.js');
+      await forEachVm('kill', names, async (c, ref) => {
+        const r = await c.call('vm.kill', { ref });
+        return r.wasRunning ? `${r.name} killed` : `${r.name} was not running`;
+      });
+    });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerVmLogs(vm: Command): void {
@@ -8,5 +7,10 @@ export function registerVmLogs(vm: Command): void {
     .argument('<name>', 'the VM whose console to print')
     .option('-f, --follow', 'keep printing new output until interrupted')
     .addHelpText('after', examples(['banger vm logs blue-fox', 'banger vm logs -f blue-fox']))
-    .action(notYet('vm logs'));
+    .action(async (ref: string, opts: { follow?: boolean }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const { path } = await withDaemon((c) => c.call('vm.logs', { ref }));
+      const { printLog } = await import('./follow.js');
+      await printLog(path, opts.follow ?? false);
+    });
 }

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
+import { BangerError, ErrorCode, RemoteExitError, notImplemented } from '../../errors.js';
 import { examples } from '../output.js';
 import { parseGuestCommand } from './dash-dash.js';
-import { addCreateFlags } from './spec-flags.js';
+import { addCreateFlags, type CreateFlags } from './spec-flags.js';
 import { addBranchFlags, checkBranchFlags, type BranchFlags } from './workspace/branch-flags.js';
 
 const EXAMPLE = 'banger vm run ./repo -- make test';
+/** `--rm` cleanup gets its own deadline: Ctrl-C during the session must not cut it short. */
+const RM_DEADLINE_MS = 60_000;
 
 export function registerVmRun(vm: Command): void {
   const run = vm
@@ -35,5 +37,59 @@ export function registerVmRun(vm: Command): void {
       const { operands } = parseGuestCommand(cmd, EXAMPLE);
       checkBranchFlags(cmd.opts<BranchFlags>(), operands[0] !== undefined);
     })
-    .action(notYet('vm run'));
+    .action(async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const { operands, command } = parseGuestCommand(cmd, EXAMPLE);
+      // Workspaces (a repo copied in at /root/repo) arrive with the next release.
+      if (operands[0] !== undefined) throw notImplemented('banger vm run PATH (workspaces)');
+      const flags = cmd.opts<CreateFlags & { rm?: boolean }>();
+      const code = await runVm(flags, command);
+      if (code !== 0) throw new RemoteExitError(code);
+    });
+}
+
+async function runVm(
+  flags: CreateFlags & { rm?: boolean },
+  command: string[] | undefined,
+): Promise<number> {
+  const { createVm } = await import('./create-vm.js');
+  const { sshSession, sshTargetFor, stillRunningReminder } = await import('./ssh-session.js');
+  // A create that fails leaves no VM to delete; one whose ssh never came up is kept on
+  // purpose (its console says why), so any error here skips --rm.
+  const vm = await createVm(flags, 'vm run');
+  let code: number;
+  try {
+    code = await sshSession(await sshTargetFor(vm.name), command);
+  } finally {
+    if (flags.rm) await removeVm(vm.name);
+  }
+  if (!flags.rm && command === undefined) process.stderr.write(stillRunningReminder(vm.name));
+  return code;
+}
+
+async function removeVm(name: string): Promise<void> {
+  const { withDaemon } = await import('../with-daemon.js');
+  // Ctrl-C now must not abandon the delete half-way.
+  const ignore = () => undefined;
+  process.on('SIGINT', ignore);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      withDaemon((c) => c.call('vm.delete', { ref: name })),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new BangerError(ErrorCode.Internal, `deleting vm ${name} took longer than 60s`, {
+                hint: `run "banger vm rm ${name}"`,
+              }),
+            ),
+          RM_DEADLINE_MS,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', ignore);
+  }
 }

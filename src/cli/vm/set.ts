@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { notYet } from '../not-yet.js';
+import { formatSize } from '../../config/size.js';
 import { examples } from '../output.js';
 import { addSpecFlags, type SpecFlags } from './spec-flags.js';
 
@@ -24,5 +24,18 @@ export function registerVmSet(vm: Command): void {
           hint: `e.g. banger vm set ${cmd.args[0] ?? 'NAME'} --memory 4G`,
         });
     })
-    .action(notYet('vm set'));
+    .action(async (ref: string, flags: SpecFlags) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const v = await withDaemon((c) =>
+        c.call('vm.set', {
+          ref,
+          ...(flags.vcpu !== undefined ? { vcpu: flags.vcpu } : {}),
+          ...(flags.memory !== undefined ? { memoryMiB: flags.memory } : {}),
+          ...(flags.diskSize !== undefined ? { diskBytes: flags.diskSize } : {}),
+        }),
+      );
+      process.stdout.write(
+        `${v.name}: ${v.vcpu} vcpu · ${v.memoryMiB} MiB · ${formatSize(v.diskBytes)} disk\n`,
+      );
+    });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
-import { examples } from '../output.js';
+import { formatSize } from '../../config/size.js';
+import { examples, formatAge, printJson } from '../output.js';
 
 export function registerVmShow(vm: Command): void {
   vm.command('show')
@@ -8,5 +8,30 @@ export function registerVmShow(vm: Command): void {
     .argument('<name>', 'the VM to show')
     .option('--json', 'print the VM as JSON')
     .addHelpText('after', examples(['banger vm show blue-fox', 'banger vm show blue-fox --json']))
-    .action(notYet('vm show'));
+    .action(async (ref: string, opts: { json?: boolean }) => {
+      const { withDaemon } = await import('../with-daemon.js');
+      const v = await withDaemon((c) => c.call('vm.show', { ref }));
+      if (opts.json) return printJson(v);
+      const rows: [string, string | undefined][] = [
+        ['name', v.name],
+        ['id', v.id],
+        ['state', v.state],
+        ['image', v.image],
+        ['spec', `${v.vcpu} vcpu · ${v.memoryMiB} MiB · ${formatSize(v.diskBytes)} disk`],
+        ['vmm', v.vmm],
+        ['pid', v.pid?.toString()],
+        [
+          'network',
+          `${v.network}${v.nat ? ' + nat' : ' (guest reaches only the host ssh forward)'}`,
+        ],
+        ['ssh', v.sshPort ? `127.0.0.1:${v.sshPort} ("banger vm ssh ${v.name}")` : undefined],
+        ['console', v.consoleLog],
+        ['dir', v.dir],
+        ['created', `${v.createdAt} (${formatAge(v.createdAt)})`],
+        ['last error', v.error],
+      ];
+      const width = Math.max(...rows.map(([k]) => k.length));
+      for (const [k, value] of rows)
+        if (value !== undefined) process.stdout.write(`${k.padEnd(width)}  ${value}\n`);
+    });
 }

@@ -1,5 +1,11 @@
-import type { Command } from 'commander';
-import { memoryValue, nameValue, positiveIntValue, sizeValue } from '../flag-values.js';
+import { Option, type Command } from 'commander';
+import {
+  memoryValue,
+  nameValue,
+  positiveIntValue,
+  positiveNumberValue,
+  sizeValue,
+} from '../flag-values.js';
 
 /** The sizing flags shared by `vm run`, `vm create` and `vm set`; parsed before any action. */
 export interface SpecFlags {
@@ -13,6 +19,19 @@ export interface CreateFlags extends SpecFlags {
   name?: string;
   image?: string;
   nat?: boolean;
+  sshWaitSeconds?: number;
+}
+
+/**
+ * How long to wait for the guest's sshd (default 90 s). Hidden: it exists so tests and slow
+ * hosts can change the deadline, not as an everyday knob.
+ */
+export function addSshWaitFlag(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--ssh-wait-seconds <seconds>', 'how long to wait for sshd in the guest')
+      .argParser(positiveNumberValue('--ssh-wait-seconds', '90'))
+      .hideHelp(),
+  );
 }
 
 export function addSpecFlags(cmd: Command): Command {
@@ -42,8 +61,6 @@ export function addCreateFlags(cmd: Command): Command {
       'image to boot (default: default_image_name, built or pulled if missing)',
     );
   addSpecFlags(cmd);
-  return cmd.option(
-    '--nat',
-    'let the guest reach outside networks (default: only the host, over ssh)',
-  );
+  cmd.option('--nat', 'let the guest reach outside networks (default: only the host, over ssh)');
+  return addSshWaitFlag(cmd);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
+import { RemoteExitError } from '../../errors.js';
 import { examples } from '../output.js';
 import { parseGuestCommand } from './dash-dash.js';
 
@@ -21,5 +21,11 @@ export function registerVmSsh(vm: Command): void {
         ]),
     )
     .hook('preAction', (_, cmd) => void parseGuestCommand(cmd, EXAMPLE))
-    .action(notYet('vm ssh'));
+    .action(async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const { operands, command } = parseGuestCommand(cmd, EXAMPLE);
+      const { sshSession, sshTargetFor } = await import('./ssh-session.js');
+      const code = await sshSession(await sshTargetFor(operands[0]!), command);
+      if (code !== 0) throw new RemoteExitError(code);
+    });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerVmStop(vm: Command): void {
@@ -9,5 +8,11 @@ export function registerVmStop(vm: Command): void {
     )
     .argument('<names...>', 'VMs to stop')
     .addHelpText('after', examples(['banger vm stop blue-fox', 'banger vm stop blue-fox red-owl']))
-    .action(notYet('vm stop'));
+    .action(async (names: string[]) => {
+      const { forEachVm } = await import('./each.js');
+      await forEachVm('stop', names, async (c, ref) => {
+        const r = await c.call('vm.stop', { ref });
+        return r.wasRunning ? `${r.name} stopped` : `${r.name} was not running`;
+      });
+    });
 }

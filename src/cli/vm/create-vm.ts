@@ -1,0 +1,51 @@
+import { resolveLayout } from '../../config/layout.js';
+import { loadConfig } from '../../config/load.js';
+import { formatSpecLine, resolveVmDefaults } from '../../config/vm-defaults.js';
+import type { VmDetail } from '../../protocol/vm.js';
+import { hostFacts } from '../../system/host.js';
+import { withDaemon } from '../with-daemon.js';
+import type { CreateFlags } from './spec-flags.js';
+
+/**
+ * `vm create` and `vm run`: the CLI resolves the size (flags, then config, then the host,
+ * then the builtin floor) so the `spec:` line it prints is exactly the VM the daemon makes.
+ */
+export async function createVm(
+  flags: CreateFlags & { sshWaitSeconds?: number },
+  label: string,
+): Promise<VmDetail> {
+  const layout = resolveLayout();
+  const { config } = await loadConfig(layout.configFile);
+  const defaults = resolveVmDefaults(config, hostFacts());
+  const spec = {
+    vcpu: flags.vcpu ?? defaults.vcpu.value,
+    memoryMiB: flags.memory ?? defaults.memoryMiB.value,
+    diskBytes: flags.diskSize ?? defaults.diskBytes.value,
+  };
+  const { ProgressRenderer } = await import('../progress.js');
+  return withDaemon(
+    async (client) => {
+      const { vmm } = await client.call('daemon.status', {});
+      process.stderr.write(`${formatSpecLine(spec, `${vmm.driver}/${vmm.accel}`)}\n`);
+      const progress = new ProgressRenderer(label);
+      try {
+        return await client.call(
+          'vm.create',
+          {
+            ...spec,
+            ...(flags.name !== undefined ? { name: flags.name } : {}),
+            ...(flags.image !== undefined ? { image: flags.image } : {}),
+            ...(flags.nat ? { nat: true } : {}),
+            ...(flags.sshWaitSeconds !== undefined
+              ? { sshWaitMs: Math.round(flags.sshWaitSeconds * 1000) }
+              : {}),
+          },
+          { onProgress: progress.onProgress },
+        );
+      } finally {
+        progress.done();
+      }
+    },
+    { layout },
+  );
+}

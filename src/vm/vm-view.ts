@@ -1,0 +1,40 @@
+import type { VmDetail, VmSummary } from '../protocol/vm.js';
+import { qemuFiles } from '../vmm/qemu/args.js';
+import type { VmView } from './vm-service.js';
+
+export function vmSummaryOf(view: VmView): VmSummary {
+  const { vm } = view;
+  return {
+    id: vm.id,
+    name: vm.name,
+    // A record that says running while no process is ours was reconciled to stopped already.
+    state: vm.state,
+    image: view.image,
+    vcpu: vm.vcpu,
+    memoryMiB: vm.memoryMiB,
+    diskBytes: vm.diskBytes,
+    createdAt: vm.createdAt,
+    ...(vm.sshPort > 0 ? { sshPort: vm.sshPort } : {}),
+    ...(vm.lastError ? { error: vm.lastError } : {}),
+  };
+}
+
+export function vmDetailOf(view: VmView): VmDetail {
+  const { vm, handles } = view;
+  return {
+    ...vmSummaryOf(view),
+    nat: vm.nat,
+    network: vm.networkMode,
+    ...(vm.guestIp ? { guestIp: vm.guestIp } : {}),
+    dir: vm.dir,
+    consoleLog: handles?.consoleLog ?? qemuFiles(vm.dir).consoleLog,
+    updatedAt: vm.updatedAt,
+    ...(handles
+      ? {
+          pid: handles.pid,
+          vmm: `${handles.driver}/${handles.accel}`,
+          startedAt: handles.startedAt,
+        }
+      : {}),
+  };
+}
