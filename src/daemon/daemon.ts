@@ -73,7 +73,7 @@ export class Daemon {
     for (const dir of [layout.vmsDir, layout.imagesDir, layout.kernelsDir, layout.cacheDir])
       await mkdir(dir, { recursive: true });
     // We hold the lock: staging dirs and build scratch space are a dead daemon's leftovers.
-    for (const dir of [layout.imagesDir, layout.kernelsDir]) {
+    for (const dir of [layout.imagesDir, layout.kernelsDir, layout.vmsDir]) {
       const stale = await removeStaleStaging(dir);
       if (stale.length) log.warn({ dir, stale }, 'removed unfinished staging dirs');
     }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { z } from 'zod';
 import { daemonPing, daemonShutdown, daemonStatus } from '../protocol/daemon.js';
 import {
@@ -5,6 +6,7 @@ import {
   imageDelete,
   imageExport,
   imageList,
+  imagePromote,
   imagePull,
   imageRegister,
   imageShow,
@@ -148,6 +150,22 @@ export function buildRoutes(s: Services): Map<string, Route> {
       imageSummary(await s.images.pull(params, ctx), kernelName),
     ),
     route(imageExport, ({ name, out }, ctx) => s.images.export(name, out, ctx)),
+    route(imagePromote, async ({ vm, name }, ctx) =>
+      imageSummary(
+        await s.vms.whileStopped(vm, `promoting it`, (record) =>
+          s.images.promote(
+            {
+              vmName: record.name,
+              systemDisk: join(record.dir, 'system.qcow2'),
+              imageId: record.imageId,
+            },
+            name,
+            ctx,
+          ),
+        ),
+        kernelName,
+      ),
+    ),
     route(kernelPull, async ({ name, force }, ctx) =>
       kernelSummary(await s.kernels.pull(name, force ?? false, ctx)),
     ),

@@ -268,6 +268,66 @@ export class ImageService {
     return this.pull({ name }, ctx);
   }
 
+  /**
+   * A stopped VM's system disk as a new managed image: the qcow2 overlay flattened to a raw
+   * ext4 in staging, its per-VM identity reset, published with the VM's kernel. The caller
+   * holds the VM's lock and has checked it is not running.
+   */
+  async promote(
+    source: { vmName: string; systemDisk: string; imageId: string },
+    name: string,
+    ctx: OpContext,
+  ): Promise<ImageRecord> {
+    const { store, layout, runner } = this.deps;
+    return this.locks.run(name, async () => {
+      if (store.images.findByName(name))
+        throw new BangerError(ErrorCode.AlreadyExists, `image "${name}" already exists`, {
+          hint: `"banger image rm ${name}" first, or pick another name`,
+        });
+      const base = store.images.findById(source.imageId);
+      if (!base?.kernelId)
+        throw new BangerError(
+          ErrorCode.NotFound,
+          `vm "${source.vmName}": its image or kernel is gone`,
+        );
+      const id = newId();
+      const staging = await Staging.create(layout.imagesDir, id);
+      try {
+        ctx.progress('flatten', `${source.vmName}'s system disk`);
+        const rootfs = join(staging.dir, 'rootfs.ext4');
+        await runner.run('qemu-img', ['convert', '-O', 'raw', source.systemDisk, rootfs], {
+          signal: ctx.signal,
+        });
+        ctx.progress('identity', "removing the VM's ssh host keys and machine-id");
+        const { resetIdentity } = await import('./promote.js');
+        await resetIdentity(rootfs, runner);
+        ctx.signal.throwIfAborted();
+        ctx.progress('publish', `image ${name}`);
+        const sizeBytes = (await stat(rootfs)).size;
+        return await staging.publishWith((dir) => {
+          const record: ImageRecord = {
+            id,
+            name,
+            managed: true,
+            distro: base.distro,
+            arch: base.arch,
+            description: `promoted from vm ${source.vmName} (image ${base.name})`,
+            source: `promote:${source.vmName}`,
+            dir,
+            rootfsFile: join(dir, 'rootfs.ext4'),
+            sizeBytes,
+            kernelId: base.kernelId,
+            createdAt: new Date().toISOString(),
+          };
+          store.images.insert(record);
+          return record;
+        });
+      } finally {
+        await staging.discard();
+      }
+    });
+  }
+
   /** Packs a local image as a bundle another host can pull (its kernel is named, not included). */
   async export(
     name: string,

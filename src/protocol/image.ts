@@ -84,6 +84,15 @@ export const imageRegister = defineMethod({
   progress: false,
 });
 
+/** Cancelled with the client: the flattened copy is staged, so nothing is published. */
+export const imagePromote = defineMethod({
+  name: 'image.promote',
+  params: z.strictObject({ vm: z.string().min(1).max(63), name }),
+  result: imageSummary,
+  onDisconnect: 'cancel',
+  progress: true,
+});
+
 /** From a catalog: a bundle download, or the entry's local build recipe. */
 export const imagePull = defineMethod({
   name: 'image.pull',

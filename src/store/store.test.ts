@@ -87,7 +87,7 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
       state: 'created',
       vcpu: 2,
       memoryMiB: 1024,
-      diskBytes: 8 << 30,
+      diskBytes: 8 * 2 ** 30,
       networkMode: 'user',
       nat: false,
       guestIp: null,

@@ -520,6 +520,23 @@ export class VmService {
     });
   }
 
+  /** Runs `fn` on a VM that is not running, holding its lock so nothing starts it meanwhile. */
+  async whileStopped<T>(ref: string, what: string, fn: (vm: VmRecord) => Promise<T>): Promise<T> {
+    const vm = this.find(ref);
+    return this.locks.run(vm.id, async () => {
+      const current = await this.reconcile(this.find(vm.id));
+      if (await this.vmAlive(current))
+        throw new BangerError(
+          ErrorCode.Conflict,
+          `vm "${current.name}" is running: stop it before ${what}`,
+          {
+            hint: `banger vm stop ${current.name}`,
+          },
+        );
+      return fn(current);
+    });
+  }
+
   // ---- ssh, stats, logs ------------------------------------------------------------------
 
   async sshTarget(vm: VmRecord): Promise<SshTarget> {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 export interface RawVm {
   ssh(command: string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   console(): Promise<string>;
+  /** A clean guest power-off, resolved once QEMU has exited. */
+  poweroff(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,6 +122,10 @@ export async function bootRaw(opts: {
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     console: () => readFile(consoleLog, 'utf8'),
+    async poweroff() {
+      await execa('ssh', [...sshArgs, 'systemctl poweroff --no-block'], { reject: false });
+      await qemu.catch(() => undefined);
+    },
     async stop() {
       qemu.kill('SIGKILL');
       await qemu.catch(() => undefined);

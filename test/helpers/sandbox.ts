@@ -62,6 +62,8 @@ export async function makeSandbox(): Promise<Sandbox> {
         () => undefined,
       );
       for (const pid of pids) killHard(pid);
+      // VMs (daemonized qemu) and ssh masters outlive the daemon by design: kill them too.
+      for (const pid of await sandboxProcesses(dir)) killHard(pid);
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -81,6 +83,22 @@ export async function daemonPids(dir: string): Promise<number[]> {
     if (environ.split('\0').includes(`XDG_STATE_HOME=${join(dir, 'state')}`)) mine.push(pid);
   }
   return mine;
+}
+
+/**
+ * Every process (other than bangerd) whose command line names a path inside `dir`: the
+ * sandbox's VMs (qemu) and ssh master connections. A test that cleaned up finds none.
+ */
+export async function sandboxProcesses(dir: string): Promise<number[]> {
+  const { readdir } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (args.some((a) => a.endsWith('daemon/main.js'))) continue;
+    if (args.some((a) => a.includes(`${dir}/`))) found.push(Number(entry));
+  }
+  return found;
 }
 
 export function killHard(pid: number): void {

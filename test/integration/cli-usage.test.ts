@@ -43,10 +43,10 @@ describe('usage errors', () => {
 
   test('valid flags reach the command (here: "not implemented yet", exit 1)', async () => {
     for (const args of [
-      ['vm', 'run', '--memory', '2G', '--vcpu', '2', '--rm', '--', 'make', '-j4', 'test'],
+      ['vm', 'run', '.', '--memory', '2G', '--vcpu', '2', '--rm', '--', 'make', '-j4', 'test'],
       ['vm', 'run', '.', '--branch', 'fix', '--from', 'HEAD~1', '--', 'git', 'diff', '--', 'file'],
-      ['vm', 'ssh', 'box', '--', 'uname', '-a'],
-      ['vm', 'create', '--name', 'good-name', '--memory', '2048', '--disk-size', '8G', '--nat'],
+      ['vm', 'session', 'start', 'box', 'build', '--', 'make', '-j4'],
+      ['vm', 'workspace', 'export', 'box', '--name-only'],
     ]) {
       const r = await sb.cli(args);
       assert.equal(r.exitCode, 1, `${args.join(' ')}: ${String(r.stderr)}`);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { nameValue } from '../flag-values.js';
-import { notYet } from '../not-yet.js';
 import { examples } from '../output.js';
 
 export function registerImagePromote(image: Command): void {
@@ -16,5 +15,10 @@ export function registerImagePromote(image: Command): void {
       `\nThe work disk (/root) is not part of the image.\n` +
         examples(['banger vm stop blue-fox && banger image promote blue-fox bookworm-tools']),
     )
-    .action(notYet('image promote'));
+    .action(async (vm: string, name: string) => {
+      const { callWithProgress } = await import('../with-daemon.js');
+      const image = await callWithProgress('image.promote', { vm, name });
+      const { imageTable } = await import('./render.js');
+      process.stdout.write(imageTable([image]));
+    });
 }

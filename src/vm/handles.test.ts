@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { VmHandles } from '../vmm/vmm.js';
+import { handlesPath, parseHandles, readHandles, removeHandles, writeHandles } from './handles.js';
+
+const dirs: string[] = [];
+after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+async function vmDir() {
+  const d = await mkdtemp(join(tmpdir(), 'banger-handles-'));
+  dirs.push(d);
+  return d;
+}
+
+const handles: VmHandles = {
+  driver: 'qemu',
+  accel: 'tcg',
+  pid: 4242,
+  controlSocket: '/v/qmp.sock',
+  consoleLog: '/v/console.log',
+  sshPort: 40022,
+  startedAt: '2026-11-25T00:00:00.000Z',
+};
+
+test('handles.json round trip, written atomically and private', async () => {
+  const dir = await vmDir();
+  await writeHandles(dir, handles);
+  assert.deepEqual(await readHandles(dir), handles);
+  const { stat } = await import('node:fs/promises');
+  assert.equal((await stat(handlesPath(dir))).mode & 0o777, 0o600);
+  await removeHandles(dir);
+  assert.equal(await readHandles(dir), undefined);
+  await removeHandles(dir); // twice is fine
+});
+
+test('a missing or corrupt handles.json reads as no handles, never as a crash', async () => {
+  const dir = await vmDir();
+  assert.equal(await readHandles(dir), undefined);
+  await writeFile(handlesPath(dir), '{not json');
+  assert.equal(await readHandles(dir), undefined);
+  await writeFile(handlesPath(dir), JSON.stringify({ ...handles, pid: -1 }));
+  assert.equal(await readHandles(dir), undefined);
+});
+
+test('parseHandles rejects wrong kinds of values field by field', () => {
+  assert.deepEqual(parseHandles(handles), handles);
+  for (const bad of [
+    { driver: 'xen' },
+    { accel: 'hvf' },
+    { pid: 1.5 },
+    { pid: '12' },
+    { sshPort: 0 },
+    { controlSocket: 7 },
+    { consoleLog: undefined },
+    { startedAt: null },
+  ])
+    assert.equal(parseHandles({ ...handles, ...bad }), undefined, JSON.stringify(bad));
+  assert.equal(parseHandles(null), undefined);
+  assert.equal(parseHandles([]), undefined);
+});

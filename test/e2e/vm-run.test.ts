@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { execa } from 'execa';
+import { CLI, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
+
+// `banger vm run` on real VMs (QEMU microvm, TCG here), through the real CLI.
+describe('banger vm run', () => {
+  let sb: Sandbox;
+  before(async () => {
+    sb = await vmSandbox();
+  });
+  after(() => sb?.dispose());
+
+  test('--rm -- cmd: both streams, the exit code, and nothing left behind', async () => {
+    const r = await sb.cli(
+      ['vm', 'run', '--rm', '--', 'sh', '-c', 'uname -r; echo out; echo err >&2; exit 7'],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(r.exitCode, 7, err(r));
+    assert.match(out(r), /^\d+\.\d+\.\d+-\d+-cloud-amd64\nout$/);
+    assert.match(err(r), /^spec: \d+ vcpu · \d+ MiB · \d+G disk · qemu\/(tcg|kvm)$/m);
+    assert.match(err(r), /^err$/m);
+    for (const stage of ['resolve image', 'disks', 'boot', 'wait for ssh'])
+      assert.match(err(r), new RegExp(`\\] ${stage}: `), stage);
+    assert.doesNotMatch(err(r), /still running/);
+    assert.match(out(await sb.cli(['vm', 'ls'])), /no VMs yet/);
+    await assertNoVmLeft(sb);
+  });
+
+  test('arguments reach the guest exactly as typed; exit 0 is exit 0', async () => {
+    const r = await sb.cli(
+      [
+        'vm',
+        'run',
+        '--rm',
+        '--name',
+        'quoting',
+        '--',
+        'printf',
+        '[%s]\\n',
+        "it's",
+        'a b',
+        '$HOME',
+        '*',
+      ],
+      { timeoutMs: 180_000 },
+    );
+    ok(r, 'vm run');
+    assert.equal(out(r), "[it's]\n[a b]\n[$HOME]\n[*]");
+    await assertNoVmLeft(sb);
+  });
+
+  test('ssh never ready: the actionable error, and the VM is kept even with --rm', async () => {
+    const r = await sb.cli(
+      ['vm', 'run', '--rm', '--name', 'slow', '--ssh-wait-seconds', '0.5', '--', 'true'],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(r.exitCode, 1);
+    assert.match(
+      err(r),
+      /banger: vm "slow" booted but ssh did not come up within 500ms: sshd in the guest is the likely suspect\. The VM is still running for inspection/,
+    );
+    assert.match(
+      err(r),
+      /"banger vm logs slow" shows its console; "banger vm delete slow" removes it/,
+    );
+    assert.match(out(await sb.cli(['vm', 'ls'])), /^slow\s+running\s/m);
+    // The console shows the boot, and the guest does come up in the end.
+    await waitFor(
+      'the slow VM to finish booting',
+      async () => out(await sb.cli(['vm', 'logs', 'slow'])).includes('banger-guest: sshd ready'),
+      120_000,
+    );
+    ok(await sb.cli(['vm', 'ssh', 'slow', '--', 'true']), 'vm ssh slow');
+    ok(await sb.cli(['vm', 'rm', 'slow']), 'vm rm');
+    await assertNoVmLeft(sb);
+  });
+
+  test('Ctrl-C while it boots: the error as-is, no hint, and the VM is removed', async () => {
+    const child = execa(
+      process.execPath,
+      [CLI, 'vm', 'run', '--rm', '--name', 'interrupted', '--', 'true'],
+      {
+        env: sb.env,
+        extendEnv: false,
+        reject: false,
+      },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor('the boot stage', () => stderr.includes('] boot: '), 120_000);
+    child.kill('SIGINT');
+    const r = await child;
+    assert.notEqual(r.exitCode, 0);
+    assert.doesNotMatch(stderr, /likely suspect/);
+    await waitFor(
+      'the interrupted create to be undone',
+      async () => {
+        const ls = out(await sb.cli(['vm', 'ls']));
+        return ls.includes('no VMs yet') && (await sandboxProcesses(sb.dir)).length === 0;
+      },
+      60_000,
+    );
+    await assertNoVmLeft(sb);
+  });
+
+  test('bad names and sizes are refused before anything is made', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['--name', 'Bad_Name'], 2, /--name: "Bad_Name" is not a valid VM name/],
+      [['--memory', 'lots'], 2, /--memory: /],
+      [['--disk-size', '0'], 2, /--disk-size: a size of zero is not allowed/],
+      [['--vcpu', '0'], 2, /--vcpu: "0" is not a whole number of at least 1/],
+      [['--disk-size', '1M'], 1, /--disk-size 1M is too small/],
+      [['--memory', '64M'], 1, /--memory 64 MiB is too small/],
+      [['--image', 'no-such-image'], 1, /image "no-such-image"/],
+    ];
+    for (const [flags, code, message] of cases) {
+      const r = await sb.cli(['vm', 'run', '--rm', ...flags, '--', 'true']);
+      assert.equal(r.exitCode, code, `${flags.join(' ')}: ${err(r)}`);
+      assert.match(err(r), message, flags.join(' '));
+    }
+    await assertNoVmLeft(sb);
+  });
+});
