@@ -15,6 +15,11 @@ describe('banger image build (golden debian-bookworm)', () => {
     golden = await goldenImage();
   });
 
+  test('vm run on a fresh machine builds the default image, then boots it', () => {
+    assert.match(golden.stderr, /\] resolve image: debian-bookworm is not local/);
+    assert.match(golden.stdout, /^VERSION_CODENAME=bookworm$/m);
+  });
+
   test('the build reports its stages and registers the image with its kernel', () => {
     for (const stage of [
       'bootstrap',
@@ -26,8 +31,8 @@ describe('banger image build (golden debian-bookworm)', () => {
       'publish',
     ])
       assert.match(golden.stderr, new RegExp(`\\] ${stage}: `), stage);
-    assert.match(golden.stdout, /^NAME\s+DISTRO\s+KERNEL/m);
-    assert.match(golden.stdout, /debian-bookworm\s+debian\s+debian-bookworm-cloud/);
+    assert.match(golden.imageLs, /^NAME\s+DISTRO\s+KERNEL/m);
+    assert.match(golden.imageLs, /debian-bookworm\s+debian\s+debian-bookworm-cloud/);
     assert.equal(golden.imageShow.kernel, 'debian-bookworm-cloud');
     assert.equal(golden.imageShow.managed, true);
     assert.match(String(golden.kernelShow.version), /^\d+\.\d+\.\d+-\d+-cloud-amd64$/);

@@ -9,9 +9,14 @@ export interface GoldenImage {
   rootfs: string;
   kernel: string;
   initrd: string;
-  /** What `banger image build` printed, for the test that checks it. */
+  /**
+   * What `banger vm run --rm -- cat /etc/os-release` printed on a fresh state dir: it built
+   * the default image first (progress on stderr), then booted it.
+   */
   stdout: string;
   stderr: string;
+  /** `banger image ls` afterwards. */
+  imageLs: string;
   imageShow: Record<string, unknown>;
   kernelShow: Record<string, unknown>;
 }
@@ -19,8 +24,8 @@ export interface GoldenImage {
 const WAIT_MS = 30 * 60_000;
 
 /**
- * The golden image, built once per test run through the real CLI (`banger image build` in a
- * sandbox) and shared by every e2e file: the first caller builds, the others wait for it.
+ * The golden image, built once per test run through the real CLI — by `banger vm run` on an
+ * empty sandbox, which must build the default image itself before it boots it — and shared by every e2e file: the first caller builds, the others wait for it.
  * scripts/run-tests.mjs names the run (BANGER_TEST_RUN) and removes the directory after.
  */
 export async function goldenImage(): Promise<GoldenImage> {
@@ -55,9 +60,12 @@ export async function goldenImage(): Promise<GoldenImage> {
 async function build(dir: string): Promise<GoldenImage> {
   const sb = await makeSandbox();
   try {
-    const r = await sb.cli(['image', 'build'], { timeoutMs: WAIT_MS });
+    const r = await sb.cli(['vm', 'run', '--rm', '--', 'cat', '/etc/os-release'], {
+      timeoutMs: WAIT_MS,
+    });
     if (r.exitCode !== 0)
-      throw new Error(`banger image build exited ${r.exitCode}:\n${String(r.stderr)}`);
+      throw new Error(`banger vm run exited ${r.exitCode}:\n${String(r.stderr)}`);
+    const imageLs = String((await sb.cli(['image', 'ls'])).stdout);
     const imageShow = JSON.parse(
       String((await sb.cli(['image', 'show', 'debian-bookworm', '--json'])).stdout),
     ) as Record<string, unknown>;
@@ -74,6 +82,7 @@ async function build(dir: string): Promise<GoldenImage> {
       initrd: join(out, 'initrd.img'),
       stdout: String(r.stdout),
       stderr: String(r.stderr),
+      imageLs,
       imageShow,
       kernelShow,
     };
