@@ -143,7 +143,13 @@ export const vmStats = defineMethod({
     running: z.boolean(),
     pid: z.number().int().optional(),
     host: z
-      .object({ cpuSeconds: z.number(), cpuPercent: z.number(), rssBytes: z.number().int() })
+      .object({
+        cpuSeconds: z.number(),
+        cpuPercent: z.number(),
+        rssBytes: z.number().int(),
+        /** Of rssBytes, what backs guest RAM; the rest is the VMM's own overhead. */
+        guestResidentBytes: z.number().int(),
+      })
       .optional(),
     disk: z.object({
       systemBytes: z.number().int(),

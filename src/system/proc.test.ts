@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import {
+  parseMappingResident,
   parseCpuSeconds,
   parseRssBytes,
   pidExists,
@@ -37,4 +38,21 @@ test('a live child: exists, its argv, its usage; after exit: gone', async () => 
   assert.deepEqual(await processArgs(999_999_999), []);
   assert.equal(pidExists(0), false);
   assert.equal(pidExists(-5), false);
+});
+
+test('smaps: the resident part of the anonymous mapping of the guest RAM size only', () => {
+  const smaps = [
+    '7f6257e00000-7f6297e00000 rw-p 00000000 00:00 0 ',
+    'Size:            1048576 kB',
+    'Rss:              122880 kB',
+    '7f629cc00000-7f62dcc00000 rw-p 00000000 fe:00 16039968                   /k/vmlinux',
+    'Size:            1048576 kB',
+    'Rss:               45056 kB',
+    '555fa943e000-555fa9e92000 rw-p 00000000 00:00 0                          [heap]',
+    'Rss:                4096 kB',
+    '7f6250000000-7f6250a5a000 rw-p 00000000 00:00 0 ',
+    'Rss:               10240 kB',
+  ].join('\n');
+  assert.equal(parseMappingResident(smaps, 1024 * 2 ** 20), 122880 * 1024);
+  assert.equal(parseMappingResident(smaps, 512 * 2 ** 20), 0);
 });

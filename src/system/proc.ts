@@ -50,6 +50,37 @@ export function parseRssBytes(status: string): number {
   return kib ? Number(kib) * 1024 : 0;
 }
 
+/**
+ * Resident bytes of the process's anonymous mappings of exactly `sizeBytes` (a VM's guest
+ * RAM is one such mapping): what the host backs for the guest, as opposed to the VMM's own
+ * overhead. 0 when there is no such mapping.
+ */
+export async function residentOfMappingSized(
+  pid: number,
+  sizeBytes: number,
+  procRoot = '/proc',
+): Promise<number> {
+  const smaps = await readFile(`${procRoot}/${pid}/smaps`, 'utf8').catch(() => '');
+  return parseMappingResident(smaps, sizeBytes);
+}
+
+export function parseMappingResident(smaps: string, sizeBytes: number): number {
+  let total = 0;
+  let match = false;
+  for (const line of smaps.split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const size = parseInt(header[2]!, 16) - parseInt(header[1]!, 16);
+      // Anonymous: inode 0 and no path (QEMU's RAM block, not a file or [heap]).
+      match = size === sizeBytes && header[3] === '0' && header[4] === '';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (rss && match) total += Number(rss[1]) * 1024;
+  }
+  return total;
+}
+
 /** Waits until `pid` has exited, polling; false when it is still alive at the deadline. */
 export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

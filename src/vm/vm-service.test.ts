@@ -35,7 +35,7 @@ class ScriptedVmm implements Vmm {
     return Promise.resolve(this.living.has(handles.pid));
   }
   stats(): Promise<HostStats> {
-    return Promise.resolve({ cpuSeconds: 0, rssBytes: 0 });
+    return Promise.resolve({ cpuSeconds: 0, rssBytes: 0, guestResidentBytes: 0 });
   }
 }
 

@@ -575,12 +575,12 @@ export class VmService {
     const handles = this.handles.get(vm.id);
     if (!handles || !(await this.vmAlive(vm))) return { name: vm.name, running: false, disk };
     const vmm = this.driver(handles.driver);
-    const before = await vmm.stats(handles);
+    const before = await vmm.stats(handles, vm.memoryMiB);
     const t0 = Date.now();
     const guest = await this.guestStats(vm);
     // CPU use over the time the guest query took (at least 200 ms).
     await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - t0))));
-    const after = await vmm.stats(handles);
+    const after = await vmm.stats(handles, vm.memoryMiB);
     const seconds = (Date.now() - t0) / 1000;
     return {
       name: vm.name,
@@ -590,6 +590,7 @@ export class VmService {
         cpuSeconds: after.cpuSeconds,
         cpuPercent: Math.round(((after.cpuSeconds - before.cpuSeconds) / seconds) * 1000) / 10,
         rssBytes: after.rssBytes,
+        guestResidentBytes: after.guestResidentBytes,
       },
       disk,
       ...(guest ? { guest } : {}),
@@ -671,7 +672,12 @@ export interface VmStats {
   name: string;
   running: boolean;
   pid?: number;
-  host?: { cpuSeconds: number; cpuPercent: number; rssBytes: number };
+  host?: {
+    cpuSeconds: number;
+    cpuPercent: number;
+    rssBytes: number;
+    guestResidentBytes: number;
+  };
   disk: { systemBytes: number; workBytes: number; workSizeBytes: number };
   guest?: { uptimeSeconds: number; memoryTotalBytes: number; memoryUsedBytes: number } | undefined;
 }

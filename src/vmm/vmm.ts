@@ -43,6 +43,8 @@ export interface HostStats {
   /** CPU seconds the VMM process has used (user + system). */
   cpuSeconds: number;
   rssBytes: number;
+  /** The part of rssBytes that is guest RAM (0 when the driver cannot tell). */
+  guestResidentBytes: number;
 }
 
 export interface VmmCapabilities {
@@ -66,5 +68,5 @@ export interface Vmm {
   kill(handles: VmHandles): Promise<void>;
   /** The process is alive AND is this driver's process for this VM. */
   alive(handles: VmHandles, vmId: string): Promise<boolean>;
-  stats(handles: VmHandles): Promise<HostStats>;
+  stats(handles: VmHandles, memoryMiB: number): Promise<HostStats>;
 }

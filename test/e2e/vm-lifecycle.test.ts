@@ -65,12 +65,15 @@ describe('VM lifecycle', () => {
     assert.equal(typeof show.sshPort, 'number');
     const stats = JSON.parse(out(ok(await sb.cli(['vm', 'stats', 'box', '--json'])))) as {
       running: boolean;
-      host: { rssBytes: number; cpuSeconds: number };
+      host: { rssBytes: number; cpuSeconds: number; guestResidentBytes: number };
       disk: { workBytes: number; workSizeBytes: number };
       guest: { uptimeSeconds: number; memoryTotalBytes: number; memoryUsedBytes: number };
     };
     assert.equal(stats.running, true);
     assert.ok(stats.host.rssBytes > 0 && stats.host.cpuSeconds > 0);
+    // Guest RAM is found in QEMU's mappings, and is part of its RSS.
+    assert.ok(stats.host.guestResidentBytes > 16 * 2 ** 20);
+    assert.ok(stats.host.guestResidentBytes < stats.host.rssBytes);
     assert.ok(stats.disk.workBytes > 0 && stats.disk.workBytes < stats.disk.workSizeBytes);
     assert.ok(stats.guest.memoryTotalBytes > 512 * 2 ** 20);
     assert.ok(stats.guest.memoryUsedBytes > 0);

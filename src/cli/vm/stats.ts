@@ -19,7 +19,7 @@ export function registerVmStats(vm: Command): void {
       if (s.host)
         lines.push(
           `host cpu     ${s.host.cpuPercent}% now, ${s.host.cpuSeconds.toFixed(1)} s in total`,
-          `host rss     ${mib(s.host.rssBytes)}`,
+          `host rss     ${mib(s.host.rssBytes)} (guest RAM ${mib(s.host.guestResidentBytes)}, VMM ${mib(s.host.rssBytes - s.host.guestResidentBytes)})`,
         );
       lines.push(
         `disk         system overlay ${mib(s.disk.systemBytes)}, work disk ${mib(s.disk.workBytes)} of ${formatSize(s.disk.workSizeBytes)}`,

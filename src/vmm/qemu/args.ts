@@ -13,10 +13,11 @@ export function qemuFiles(dir: string) {
 
 /**
  * TCG's translation cache in MiB. QEMU's default (1 GiB) makes an idle VM's host RSS grow
- * past 1 GiB after a few logins; 64 MiB keeps it small for ~0.3 s more boot
- * (../shared/TCG-BOOT-FACTS.md).
+ * past 1 GiB after a few logins. Measured here (BENCHMARKS.md): 64 → 150 MiB of QEMU
+ * overhead on top of guest RAM, 40 → 124 MiB for ~0.15 s more to ssh, 32 → 116 MiB but
+ * ~1 s more (the boot's translated code no longer fits).
  */
-export const TCG_TB_SIZE_MIB = 64;
+export const TCG_TB_SIZE_MIB = 40;
 
 /**
  * The whole qemu-system-x86_64 command line for one VM on the microvm machine: no firmware

@@ -1,6 +1,12 @@
 import { readFile, rm } from 'node:fs/promises';
 import { BangerError, ErrorCode, SubprocessError } from '../../errors.js';
-import { pidExists, processArgs, processUsage, waitForExit } from '../../system/proc.js';
+import {
+  pidExists,
+  processArgs,
+  processUsage,
+  residentOfMappingSized,
+  waitForExit,
+} from '../../system/proc.js';
 import type { Runner } from '../../system/runner.js';
 import type { Accel } from '../select.js';
 import type { HostStats, LaunchSpec, VmHandles, Vmm } from '../vmm.js';
@@ -85,8 +91,12 @@ export class QemuVmm implements Vmm {
     return name >= 0 && args[name + 1] === `banger-${vmId}` && /qemu-system/.test(args[0] ?? '');
   }
 
-  async stats(handles: VmHandles): Promise<HostStats> {
-    return processUsage(handles.pid);
+  async stats(handles: VmHandles, memoryMiB: number): Promise<HostStats> {
+    const [usage, guestResidentBytes] = await Promise.all([
+      processUsage(handles.pid),
+      residentOfMappingSized(handles.pid, memoryMiB * 2 ** 20),
+    ]);
+    return { ...usage, guestResidentBytes };
   }
 
   /** One QMP command; a VM whose QMP socket is gone or dead is left to the next step. */
