@@ -7,19 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { goldenImage } from '../test/helpers/golden.js';
+import { benchGolden } from '../test/helpers/golden.js';
 import { bootRaw } from '../test/helpers/raw-boot.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const FACTS_FIRST_SSH = 3.96;
-const given = process.env.BANGER_BENCH_GOLDEN;
-const golden = given
-  ? {
-      rootfs: join(given, 'rootfs.ext4'),
-      kernel: join(given, 'vmlinux'),
-      initrd: join(given, 'initrd.img'),
-    }
-  : await goldenImage();
+const golden = await benchGolden();
 const ready: number[] = [];
 const firstSsh: number[] = [];
 for (let i = 0; i < RUNS; i++) {

@@ -9,20 +9,13 @@ import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { goldenImage } from '../test/helpers/golden.js';
+import { benchGolden } from '../test/helpers/golden.js';
 import { bootRaw } from '../test/helpers/raw-boot.js';
 import { CLI, makeSandbox } from '../test/helpers/sandbox.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
-const given = process.env.BANGER_BENCH_GOLDEN;
-const golden = given
-  ? {
-      rootfs: join(given, 'rootfs.ext4'),
-      kernel: join(given, 'vmlinux'),
-      initrd: join(given, 'initrd.img'),
-    }
-  : await goldenImage();
+const golden = await benchGolden();
 
 const sb = await makeSandbox();
 const cli = async (args: string[]) => {

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import {
   chmod,
   lstat,
+  readdir,
   mkdir,
   mkdtemp,
   readFile,
@@ -89,7 +90,11 @@ test('banger-first-boot makes one host key per VM, once', async () => {
   await writeFile(join(ssh, 'ssh_host_rsa_key'), 'image key that must not survive');
   const marker = join(dir, 'pending');
   await writeFile(marker, '');
-  const env = { BANGER_FIRST_BOOT_MARKER: marker, BANGER_SSH_DIR: ssh };
+  const env = {
+    BANGER_FIRST_BOOT_MARKER: marker,
+    BANGER_SSH_DIR: ssh,
+    BANGER_PROVIDED_HOST_KEY: join(dir, 'no-provided-key'),
+  };
   await execa(assetPath('banger-first-boot'), [], { env });
   const key = await readFile(join(ssh, 'ssh_host_ed25519_key.pub'), 'utf8');
   assert.match(key, /^ssh-ed25519 /);
@@ -101,6 +106,25 @@ test('banger-first-boot makes one host key per VM, once', async () => {
     key,
     'a second boot keeps the key',
   );
+});
+
+test('banger-first-boot makes no key when banger provided one on the work disk', async () => {
+  const ssh = join(dir, 'ssh-provided');
+  await mkdir(ssh, { recursive: true });
+  await writeFile(join(ssh, 'ssh_host_ecdsa_key'), 'image key that must not survive');
+  const provided = join(dir, 'provided_key');
+  await writeFile(provided, '-----BEGIN OPENSSH PRIVATE KEY-----\n');
+  const marker = join(dir, 'pending-provided');
+  await writeFile(marker, '');
+  await execa(assetPath('banger-first-boot'), [], {
+    env: {
+      BANGER_FIRST_BOOT_MARKER: marker,
+      BANGER_SSH_DIR: ssh,
+      BANGER_PROVIDED_HOST_KEY: provided,
+    },
+  });
+  assert.deepEqual(await readdir(ssh), []);
+  await assert.rejects(stat(marker));
 });
 
 test('installGuestAssets turns a Debian tree into a banger guest and records what it wrote', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BangerError, ErrorCode } from '../errors.js';
 import { DebugfsScript, debugfsCat, debugfsStat, runDebugfs } from '../disk/debugfs.js';
 import type { Runner } from '../system/runner.js';
+import { generateKey } from './ssh.js';
 
 // A VM's two disks. The system disk is a qcow2 overlay whose backing file is the image's
 // rootfs.ext4: creating it is instant and the image is never written. The work disk is the
@@ -93,6 +94,35 @@ export async function replayJournal(disk: string, runner: Runner): Promise<void>
       `the work disk ${disk} has errors e2fsck could not fix on its own: ${(r.stdout + r.stderr).trim().split('\n').slice(-3).join('; ')}`,
       { hint: `repair it with "e2fsck -f ${disk}" (the VM must be stopped)` },
     );
+}
+
+/** Where the guest's sshd (sshd-90-banger-hostkey.conf) finds the host key banger made. */
+export const PROVIDED_HOST_KEY = '/.banger/ssh_host_ed25519_key';
+
+/**
+ * Makes the VM's ssh host key on the host (ssh-keygen: milliseconds here, a second under
+ * emulation in the guest) and puts it on a fresh work disk, where the golden image's sshd
+ * looks first. One key per VM, never shared; it lives as long as the work disk.
+ */
+export async function seedHostKey(disk: string, vmName: string, runner: Runner): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), 'banger-hostkey-'));
+  try {
+    const key = join(scratch, 'ssh_host_ed25519_key');
+    await generateKey(key, `banger-vm ${vmName}`, runner);
+    const script = new DebugfsScript()
+      .mkdir('/.banger')
+      .setOwner('/.banger', 0, 0)
+      .setMode('/.banger', 0o040700)
+      .write(key, PROVIDED_HOST_KEY)
+      .setOwner(PROVIDED_HOST_KEY, 0, 0)
+      .setMode(PROVIDED_HOST_KEY, 0o100600)
+      .write(`${key}.pub`, `${PROVIDED_HOST_KEY}.pub`)
+      .setOwner(`${PROVIDED_HOST_KEY}.pub`, 0, 0)
+      .setMode(`${PROVIDED_HOST_KEY}.pub`, 0o100644);
+    await runDebugfs(disk, script, runner);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Grows the work disk file and its filesystem (offline: the VM is stopped). Never shrinks. */

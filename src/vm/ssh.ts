@@ -22,20 +22,15 @@ export async function ensureSshKey(sshDir: string, runner: Runner): Promise<SshK
   if (!have.every(Boolean)) {
     await rm(privateKey, { force: true });
     await rm(publicKey, { force: true });
-    await runner.run('ssh-keygen', [
-      '-q',
-      '-t',
-      'ed25519',
-      '-N',
-      '',
-      '-C',
-      'banger',
-      '-f',
-      privateKey,
-    ]);
+    await generateKey(privateKey, 'banger', runner);
   }
   await chmod(privateKey, 0o600);
   return { privateKey, publicKey: (await readFile(publicKey, 'utf8')).trim() };
+}
+
+/** An unencrypted ed25519 key pair at `file` and `file.pub`. */
+export async function generateKey(file: string, comment: string, runner: Runner): Promise<void> {
+  await runner.run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 }
 
 /** Everything needed to reach one VM's sshd; the CLI gets this over RPC for `vm ssh`. */

@@ -1,5 +1,4 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Layout } from '../config/layout.js';
@@ -10,6 +9,7 @@ import type { ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import type { VmRecord } from '../store/vms.js';
 import { newId, Staging } from '../system/atomic-publish.js';
+import { freeLoopbackPort } from '../system/ports.js';
 import { KeyedMutex } from '../system/mutex.js';
 import type { OpContext } from '../system/operation.js';
 import type { Runner } from '../system/runner.js';
@@ -23,6 +23,7 @@ import {
   createWorkDisk,
   ensureAuthorizedKey,
   growWorkDisk,
+  seedHostKey,
 } from './disks.js';
 import { readHandles, removeHandles, writeHandles } from './handles.js';
 import { generateName } from './name-generator.js';
@@ -221,6 +222,7 @@ export class VmService {
       await createOverlay(image.rootfsFile, join(staging.dir, 'system.qcow2'), runner);
       await createWorkDisk(join(staging.dir, 'work.ext4'), req.diskBytes, runner);
       await ensureAuthorizedKey(join(staging.dir, 'work.ext4'), key.publicKey, runner);
+      await seedHostKey(join(staging.dir, 'work.ext4'), name, runner);
       const now = new Date().toISOString();
       return await staging.publishWith((dir) => {
         const record: VmRecord = {
@@ -651,18 +653,7 @@ export class VmService {
   private async freePort(): Promise<number> {
     const used = new Set([...this.handles.values()].map((h) => h.sshPort));
     for (;;) {
-      const port = await new Promise<number>((resolve, reject) => {
-        const server = createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          const address = server.address();
-          server.close(() =>
-            typeof address === 'object' && address
-              ? resolve(address.port)
-              : reject(new Error('no port')),
-          );
-        });
-      });
+      const port = await freeLoopbackPort();
       if (!used.has(port)) return port;
     }
   }

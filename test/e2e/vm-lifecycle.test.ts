@@ -77,7 +77,10 @@ describe('VM lifecycle', () => {
     assert.ok(stats.disk.workBytes > 0 && stats.disk.workBytes < stats.disk.workSizeBytes);
     assert.ok(stats.guest.memoryTotalBytes > 512 * 2 ** 20);
     assert.ok(stats.guest.memoryUsedBytes > 0);
-    assert.match(out(ok(await sb.cli(['vm', 'stats', 'box']))), /^host rss\s+[\d.]+ MiB$/m);
+    assert.match(
+      out(ok(await sb.cli(['vm', 'stats', 'box']))),
+      /^host rss\s+[\d.]+ MiB \(guest RAM [\d.]+ MiB, VMM [\d.]+ MiB\)$/m,
+    );
     assert.match(out(ok(await sb.cli(['vm', 'logs', 'box']))), /banger-guest: sshd ready/);
   });
 
@@ -168,6 +171,20 @@ describe('VM lifecycle', () => {
       for (const name of [natName, plainName]) assert.match(name, /^[a-z]+-[a-z]+(-\d+)?$/);
       const [na, nb] = await Promise.all([vmShow(sb, natName), vmShow(sb, plainName)]);
       assert.notEqual(na.sshPort, nb.sshPort);
+      // Each VM got its own ssh host key from banger, and made none at boot.
+      const hostKey = [
+        '--',
+        'sh',
+        '-c',
+        'cat /root/.banger/ssh_host_ed25519_key.pub; ls /etc/ssh/ssh_host_* 2>&1',
+      ];
+      const [ka, kb] = await Promise.all([
+        sb.cli(['vm', 'ssh', natName, ...hostKey]),
+        sb.cli(['vm', 'ssh', plainName, ...hostKey]),
+      ]);
+      for (const k of [ka, kb])
+        assert.match(out(k), /^ssh-ed25519 \S+ banger-vm [a-z-]+\n.*No such file or directory$/);
+      assert.notEqual(out(ka).split('\n')[0], out(kb).split('\n')[0]);
       const fetch = ['--', 'curl', '-sS', '-m', '5', `http://10.0.2.2:${port}/`];
       const natFetch = await sb.cli(['vm', 'ssh', natName, ...fetch]);
       assert.equal(out(natFetch), 'hello from the host', err(natFetch));

@@ -51,6 +51,28 @@ describe('banger vm run', () => {
     await assertNoVmLeft(sb);
   });
 
+  test('bare vm run: a shell (here reading stdin), then the reminder; with --rm, no VM left', async () => {
+    const kept = await sb.cli(['vm', 'run', '--name', 'bare'], {
+      input: 'echo inside $(hostname) $PWD\n',
+      timeoutMs: 180_000,
+    });
+    ok(kept, 'vm run');
+    assert.match(out(kept), /^inside bare \/root$/m);
+    assert.match(
+      err(kept),
+      /vm bare is still running: stop it with "banger vm stop bare", delete it with "banger vm rm bare"/,
+    );
+    assert.match(out(await sb.cli(['vm', 'ls'])), /^bare\s+running\s/m);
+    ok(await sb.cli(['vm', 'rm', 'bare']));
+    const gone = await sb.cli(['vm', 'run', '--rm', '--name', 'bare2'], {
+      input: 'exit 4\n',
+      timeoutMs: 180_000,
+    });
+    assert.equal(gone.exitCode, 4);
+    assert.doesNotMatch(err(gone), /still running/);
+    await assertNoVmLeft(sb);
+  });
+
   test('ssh never ready: the actionable error, and the VM is kept even with --rm', async () => {
     const r = await sb.cli(
       ['vm', 'run', '--rm', '--name', 'slow', '--ssh-wait-seconds', '0.5', '--', 'true'],

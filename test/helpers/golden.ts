@@ -94,3 +94,17 @@ async function build(dir: string): Promise<GoldenImage> {
     await sb.dispose();
   }
 }
+
+/**
+ * For benchmarks: the golden image's files from BANGER_BENCH_GOLDEN (a directory holding
+ * rootfs.ext4, vmlinux and initrd.img), else built once as for the tests.
+ */
+export async function benchGolden(): Promise<Pick<GoldenImage, 'rootfs' | 'kernel' | 'initrd'>> {
+  const given = process.env.BANGER_BENCH_GOLDEN;
+  if (!given) return goldenImage();
+  return {
+    rootfs: join(given, 'rootfs.ext4'),
+    kernel: join(given, 'vmlinux'),
+    initrd: join(given, 'initrd.img'),
+  };
+}

@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freeLoopbackPort } from '../../src/system/ports.js';
 import { join } from 'node:path';
 
 /**
@@ -37,7 +37,7 @@ export async function bootRaw(opts: {
   await execa('mkfs.ext4', ['-q', '-F', '-d', join(dir, 'home'), '-E', 'root_owner=0:0', work]);
   const overlay = join(dir, 'system.qcow2');
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', opts.rootfs, overlay]);
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const khz = Math.round(
     Number(/cpu MHz\s*:\s*([\d.]+)/.exec(await readFile('/proc/cpuinfo', 'utf8'))?.[1] ?? 0) * 1000,
   );
@@ -131,18 +131,4 @@ export async function bootRaw(opts: {
       await qemu.catch(() => undefined);
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
