@@ -84,6 +84,30 @@ test('banger-network configures hostname, resolv.conf and the interface from the
   assert.match(lines[3]!, /^route add default via 10\.0\.2\.2 dev \S+$/);
 });
 
+test('banger-network one ip command at a time (busybox ip in the initramfs)', async () => {
+  const root = join(dir, 'netroot-bb');
+  await mkdir(join(root, 'etc'), { recursive: true });
+  const cmdline = join(dir, 'cmdline-bb');
+  await writeFile(cmdline, 'banger.hostname=red-owl banger.ip=10.0.2.15/24 banger.gw=10.0.2.2\n');
+  const calls = join(dir, 'ip-calls');
+  const fakeIp = join(dir, 'fake-ip-each');
+  await writeFile(fakeIp, `#!/bin/sh\necho "$*" >> ${calls}\n`);
+  await chmod(fakeIp, 0o755);
+  await execa('busybox', ['sh', assetPath('banger-network')], {
+    env: {
+      BANGER_CMDLINE_FILE: cmdline,
+      BANGER_ROOT: root,
+      BANGER_IP: fakeIp,
+      BANGER_IP_BATCH: '0',
+    },
+  });
+  const lines = (await readFile(calls, 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 4);
+  assert.equal(lines[0], 'link set lo up');
+  assert.match(lines[3]!, /^route add default via 10\.0\.2\.2 dev \S+$/);
+  assert.equal(await readFile(join(root, 'etc/hostname'), 'utf8'), 'red-owl\n');
+});
+
 test('banger-first-boot makes one host key per VM, once', async () => {
   const ssh = join(dir, 'ssh');
   await mkdir(ssh, { recursive: true });
