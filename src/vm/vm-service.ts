@@ -348,7 +348,8 @@ export class VmService {
     waitMs: number,
   ): Promise<void> {
     ctx.progress('wait for ssh', `guest console: ${handles.consoleLog}`);
-    const deadline = Date.now() + waitMs;
+    const started = Date.now();
+    const deadline = started + waitMs;
     const vmm = this.driver(handles.driver);
     const outcome = await waitForReadyLine({
       consoleLog: handles.consoleLog,
@@ -366,12 +367,18 @@ export class VmService {
       });
     }
     if (outcome === 'timeout') throw this.sshTimeout(vm, waitMs);
+    const ready = Date.now();
     // sshd listens: log in once and keep the connection for every later command.
     const target = await this.sshTarget(vm);
     let lastError: unknown;
     while (Date.now() < deadline) {
       try {
         await ensureMaster(target, join(vm.dir, 'ssh.log'), this.deps.runner, ctx.signal);
+        const now = Date.now();
+        this.deps.log.info(
+          { vm: vm.name, sshdReadyMs: ready - started, loginMs: now - ready },
+          'vm ready',
+        );
         return;
       } catch (err) {
         ctx.signal.throwIfAborted();
