@@ -3,7 +3,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { alive, killHard, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { execa } from 'execa';
+import {
+  alive,
+  CLI,
+  killHard,
+  sandboxProcesses,
+  waitFor,
+  type Sandbox,
+} from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmShow, vmSandbox } from '../helpers/vm.js';
 
 const BOOT = { timeoutMs: 180_000 };
@@ -82,6 +90,22 @@ describe('VM lifecycle', () => {
       /^host rss\s+[\d.]+ MiB \(guest RAM [\d.]+ MiB, VMM [\d.]+ MiB\)$/m,
     );
     assert.match(out(ok(await sb.cli(['vm', 'logs', 'box']))), /banger-guest: sshd ready/);
+    // -f keeps printing what the guest writes to its console.
+    const follow = execa(process.execPath, [CLI, 'vm', 'logs', '-f', 'box'], {
+      env: sb.env,
+      extendEnv: false,
+      reject: false,
+    });
+    let followed = '';
+    follow.stdout?.on('data', (d: Buffer) => (followed += d.toString()));
+    try {
+      await waitFor('the console so far', () => followed.includes('sshd ready'), 10_000);
+      ok(await sb.cli(['vm', 'ssh', 'box', '--', 'sh', '-c', 'echo followed-line > /dev/ttyS0']));
+      await waitFor('the new console line', () => followed.includes('followed-line'), 10_000);
+    } finally {
+      follow.kill();
+      await follow;
+    }
   });
 
   test('kill -9 of the daemon: the VM keeps running, the next command finds it', async () => {
