@@ -133,7 +133,9 @@ export class VmService {
       return this.deps.store.vms.find(vm.id) ?? vm;
     }
     const stale = vm.state === 'running' || vm.state === 'created';
-    await this.cleanupRuntime(vm);
+    // A stopped VM has nothing to clean unless a crash left its handles behind.
+    if (stale || this.handles.has(vm.id) || (await readHandles(vm.dir)))
+      await this.cleanupRuntime(vm);
     if (stale) {
       this.deps.log.info({ vm: vm.name }, 'vm process is gone: marking it stopped');
       this.deps.store.vms.setState(vm.id, 'stopped', vm.lastError);
