@@ -24,9 +24,10 @@ export async function withDaemon<T>(
 export async function callWithProgress<N extends MethodName>(
   method: N,
   params: Params<N>,
+  label = method.replaceAll('.', ' '),
 ): Promise<Result<N>> {
   const { ProgressRenderer } = await import('./progress.js');
-  const progress = new ProgressRenderer(method.replace('.', ' '));
+  const progress = new ProgressRenderer(label);
   try {
     return await withDaemon((c) => c.call(method, params, { onProgress: progress.onProgress }));
   } finally {

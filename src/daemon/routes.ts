@@ -37,6 +37,8 @@ import {
   vmStart,
   vmStats,
   vmStop,
+  vmWorkspaceExport,
+  vmWorkspacePrepare,
 } from '../protocol/vm.js';
 import type { VmService } from '../vm/vm-service.js';
 import { vmDetailOf, vmSummaryOf } from '../vm/vm-view.js';
@@ -115,6 +117,10 @@ export function buildRoutes(s: Services): Map<string, Route> {
     route(vmShow, async ({ ref }) => vmDetailOf(await s.vms.view(s.vms.find(ref)))),
     route(vmStats, ({ ref }) => s.vms.stats(ref)),
     route(vmLogs, ({ ref }) => s.vms.consoleLog(ref)),
+    route(vmWorkspacePrepare, ({ ref, ...req }, ctx) => s.vms.prepareWorkspace(ref, req, ctx)),
+    route(vmWorkspaceExport, ({ ref, out, nameOnly }, ctx) =>
+      s.vms.exportWorkspace(ref, { out, nameOnly: nameOnly ?? false }, ctx),
+    ),
     route(vmSsh, async ({ ref }, ctx) => {
       const { vm, target } = await s.vms.connect(ref, ctx.signal);
       return { name: vm.name, ...target };

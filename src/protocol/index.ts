@@ -32,6 +32,8 @@ import {
   vmStart,
   vmStats,
   vmStop,
+  vmWorkspaceExport,
+  vmWorkspacePrepare,
 } from './vm.js';
 
 const all = [
@@ -51,6 +53,8 @@ const all = [
   vmStats,
   vmLogs,
   vmSsh,
+  vmWorkspacePrepare,
+  vmWorkspaceExport,
   imageList,
   imageShow,
   imageBuild,

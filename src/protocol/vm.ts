@@ -192,3 +192,34 @@ export const vmSsh = defineMethod({
   onDisconnect: 'cancel',
   progress: false,
 });
+
+const absolutePath = z.string().startsWith('/', 'must be an absolute path');
+
+/** Cancelled with the client: the copy lands beside /root/repo and is swapped in at the end. */
+export const vmWorkspacePrepare = defineMethod({
+  name: 'vm.workspace.prepare',
+  params: z.strictObject({
+    ref,
+    path: absolutePath,
+    branch: z.string().min(1).max(255).optional(),
+    from: z.string().min(1).max(255).optional(),
+  }),
+  result: z.object({
+    name: z.string(),
+    root: z.string(),
+    base: z.string(),
+    files: z.number().int(),
+    branch: z.string().optional(),
+  }),
+  onDisconnect: 'cancel',
+  progress: true,
+});
+
+/** Writes the patch (or the names) to `out`; read-only in the guest. */
+export const vmWorkspaceExport = defineMethod({
+  name: 'vm.workspace.export',
+  params: z.strictObject({ ref, out: absolutePath, nameOnly: z.boolean().optional() }),
+  result: z.object({ name: z.string(), bytes: z.number().int() }),
+  onDisconnect: 'cancel',
+  progress: false,
+});

@@ -27,6 +27,7 @@ import {
 } from './disks.js';
 import { readHandles, removeHandles, writeHandles } from './handles.js';
 import { generateName } from './name-generator.js';
+import { exportRepo, GUEST_REPO, importRepo, inspectRepo } from './workspace.js';
 import { consoleTail, waitForReadyLine } from './readiness.js';
 import {
   ensureMaster,
@@ -92,6 +93,8 @@ export interface VmView {
  */
 export class VmService {
   private readonly locks = new KeyedMutex();
+  /** Workspace I/O per VM: separate, so `vm stop`/`delete` never wait for a slow import. */
+  private readonly workspaceLocks = new KeyedMutex();
   /** Creates reserve their name here until the record exists. */
   private readonly creating = new Set<string>();
   private readonly handles = new Map<string, VmHandles>();
@@ -545,6 +548,82 @@ export class VmService {
           },
         );
       return fn(current);
+    });
+  }
+
+  // ---- workspaces ----------------------------------------------------------------------
+
+  /**
+   * The lifecycle lock is held only to check the VM runs and take what ssh needs; the copy
+   * runs under the workspace lock, so lifecycle operations never queue behind it and two
+   * prepares on one VM take turns.
+   */
+  private async forWorkspace(
+    ref: string,
+    signal: AbortSignal,
+  ): Promise<{ vm: VmRecord; target: SshTarget }> {
+    const vm = this.find(ref);
+    return this.locks.run(vm.id, async () => {
+      const current = await this.reconcile(this.find(vm.id));
+      if (!(await this.vmAlive(current)))
+        throw new BangerError(ErrorCode.Conflict, `vm "${current.name}" is not running`, {
+          hint: `banger vm start ${current.name}`,
+        });
+      const target = await this.sshTarget(current);
+      await ensureMaster(target, join(current.dir, 'ssh.log'), this.deps.runner, signal).catch(
+        (err: unknown) =>
+          this.deps.log.warn(
+            { vm: current.name, err: errorMessage(err) },
+            'ssh master not available',
+          ),
+      );
+      return { vm: current, target };
+    });
+  }
+
+  async prepareWorkspace(
+    ref: string,
+    req: { path: string; branch?: string | undefined; from?: string | undefined },
+    ctx: OpContext,
+  ): Promise<{ name: string; root: string; base: string; files: number; branch?: string }> {
+    const { runner } = this.deps;
+    const repo = await inspectRepo(req.path, runner);
+    const { vm, target } = await this.forWorkspace(ref, ctx.signal);
+    return this.workspaceLocks.run(vm.id, async () => {
+      ctx.progress('workspace', `copying ${repo.root} into ${GUEST_REPO}`);
+      const { base, files } = await importRepo({
+        repo,
+        target,
+        branch: req.branch,
+        from: req.from,
+        runner,
+        signal: ctx.signal,
+      });
+      return {
+        name: vm.name,
+        root: repo.root,
+        base,
+        files,
+        ...(req.branch ? { branch: req.branch } : {}),
+      };
+    });
+  }
+
+  async exportWorkspace(
+    ref: string,
+    req: { out: string; nameOnly: boolean },
+    ctx: OpContext,
+  ): Promise<{ name: string; bytes: number }> {
+    const { vm, target } = await this.forWorkspace(ref, ctx.signal);
+    return this.workspaceLocks.run(vm.id, async () => {
+      const { bytes } = await exportRepo({
+        target,
+        out: req.out,
+        nameOnly: req.nameOnly,
+        runner: this.deps.runner,
+        signal: ctx.signal,
+      });
+      return { name: vm.name, bytes };
     });
   }
 

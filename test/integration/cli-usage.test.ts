@@ -43,10 +43,9 @@ describe('usage errors', () => {
 
   test('valid flags reach the command (here: "not implemented yet", exit 1)', async () => {
     for (const args of [
-      ['vm', 'run', '.', '--memory', '2G', '--vcpu', '2', '--rm', '--', 'make', '-j4', 'test'],
-      ['vm', 'run', '.', '--branch', 'fix', '--from', 'HEAD~1', '--', 'git', 'diff', '--', 'file'],
       ['vm', 'session', 'start', 'box', 'build', '--', 'make', '-j4'],
-      ['vm', 'workspace', 'export', 'box', '--name-only'],
+      ['vm', 'session', 'list', 'box', '--json'],
+      ['vm', 'session', 'send', 'box', 'build', 'q', '--enter'],
     ]) {
       const r = await sb.cli(args);
       assert.equal(r.exitCode, 1, `${args.join(' ')}: ${String(r.stderr)}`);

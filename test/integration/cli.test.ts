@@ -44,9 +44,9 @@ describe('the banger CLI', () => {
   });
 
   test('a command from a later release says so and exits 1', async () => {
-    const r = await sb.cli(['vm', 'workspace', 'export', 'box']);
+    const r = await sb.cli(['vm', 'session', 'list', 'box']);
     assert.equal(r.exitCode, 1);
-    assert.match(String(r.stderr), /^banger: banger vm workspace export is not implemented yet\n/);
+    assert.match(String(r.stderr), /^banger: banger vm session list is not implemented yet\n/);
   });
 
   test('ls and rm aliases exist on list and delete commands', async () => {

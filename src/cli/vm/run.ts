@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BangerError, ErrorCode, RemoteExitError, notImplemented } from '../../errors.js';
+import { BangerError, ErrorCode, RemoteExitError } from '../../errors.js';
 import { examples } from '../output.js';
 import { parseGuestCommand } from './dash-dash.js';
 import { addCreateFlags, type CreateFlags } from './spec-flags.js';
@@ -40,26 +40,40 @@ export function registerVmRun(vm: Command): void {
     .action(async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
       const { operands, command } = parseGuestCommand(cmd, EXAMPLE);
-      // Workspaces (a repo copied in at /root/repo) arrive with the next release.
-      if (operands[0] !== undefined) throw notImplemented('banger vm run PATH (workspaces)');
-      const flags = cmd.opts<CreateFlags & { rm?: boolean }>();
-      const code = await runVm(flags, command);
+      const flags = cmd.opts<RunFlags>();
+      const code = await runVm(flags, operands[0], command);
       if (code !== 0) throw new RemoteExitError(code);
     });
 }
 
+type RunFlags = CreateFlags & BranchFlags & { rm?: boolean };
+
 async function runVm(
-  flags: CreateFlags & { rm?: boolean },
+  flags: RunFlags,
+  path: string | undefined,
   command: string[] | undefined,
 ): Promise<number> {
   const { createVm } = await import('./create-vm.js');
   const { sshSession, sshTargetFor, stillRunningReminder } = await import('./ssh-session.js');
+  if (path !== undefined) {
+    // A path that is not a repository fails before anything boots.
+    const { checkRepoPath } = await import('./workspace/repo-path.js');
+    await checkRepoPath(path);
+  }
   // A create that fails leaves no VM to delete; one whose ssh never came up is kept on
   // purpose (its console says why), so any error here skips --rm.
   const vm = await createVm(flags, 'vm run');
   let code: number;
   try {
-    code = await sshSession(await sshTargetFor(vm.name), command);
+    if (path !== undefined) {
+      const { prepareWorkspace } = await import('./workspace/prepare-run.js');
+      await prepareWorkspace(vm.name, path, flags, 'vm run');
+    }
+    code = await sshSession(
+      await sshTargetFor(vm.name),
+      command,
+      path !== undefined ? '/root/repo' : undefined,
+    );
   } finally {
     if (flags.rm) await removeVm(vm.name);
   }

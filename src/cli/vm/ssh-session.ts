@@ -11,13 +11,14 @@ import { withDaemon } from '../with-daemon.js';
 export async function sshSession(
   target: SshTarget,
   command: readonly string[] | undefined,
+  cwd?: string,
 ): Promise<number> {
   const tty = Boolean(process.stdin.isTTY);
   const args = [
     ...sshOptions(target),
     tty ? '-t' : '-T',
     sshDestination(target),
-    ...(command ? [remoteCommand(command)] : []),
+    ...remote(command, cwd),
   ];
   const ignore = () => undefined;
   process.on('SIGINT', ignore);
@@ -41,4 +42,11 @@ export async function sshTargetFor(ref: string): Promise<SshTarget & { name: str
 /** Printed after an interactive session on a VM that keeps running. */
 export function stillRunningReminder(name: string): string {
   return `vm ${name} is still running: stop it with "banger vm stop ${name}", delete it with "banger vm rm ${name}"\n`;
+}
+
+/** The remote command line: the command (or a login shell) run in `cwd` when given. */
+function remote(command: readonly string[] | undefined, cwd: string | undefined): string[] {
+  if (cwd === undefined) return command ? [remoteCommand(command)] : [];
+  const inDir = `cd ${remoteCommand([cwd])} && `;
+  return [command ? `${inDir}${remoteCommand(command)}` : `${inDir}exec "\${SHELL:-/bin/sh}" -l`];
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmWorkspaceExport(workspace: Command): void {
@@ -21,5 +20,8 @@ export function registerVmWorkspaceExport(workspace: Command): void {
           'banger vm workspace export blue-fox --name-only',
         ]),
     )
-    .action(notYet('vm workspace export'));
+    .action(async (vm: string, opts: { out?: string; nameOnly?: boolean }) => {
+      const { exportWorkspace } = await import('./export-run.js');
+      await exportWorkspace(vm, opts);
+    });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 import { addBranchFlags, checkBranchFlags, type BranchFlags } from './branch-flags.js';
 
@@ -21,5 +20,8 @@ export function registerVmWorkspacePrepare(workspace: Command): void {
         ]),
     )
     .hook('preAction', (_, cmd) => checkBranchFlags(cmd.opts<BranchFlags>(), true))
-    .action(notYet('vm workspace prepare'));
+    .action(async (vm: string, path: string, flags: BranchFlags) => {
+      const { prepareWorkspace } = await import('./prepare-run.js');
+      await prepareWorkspace(vm, path, flags, 'vm workspace prepare');
+    });
 }

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { execa } from 'execa';
+import { chmod, mkdir, open, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { CLI, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { err, ok, out, vmSandbox } from '../helpers/vm.js';
+
+const BOOT = { timeoutMs: 180_000 };
+
+/** Every file's mode and sha256 below `dir`, .git left out: the same listing host and guest. */
+const TREE_SUM =
+  "find . -path ./.git -prune -o \\( -type f -o -type l \\) -print0 | LC_ALL=C sort -z | xargs -0 stat -c '%n %a %F' && " +
+  'find . -path ./.git -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum';
+/** What export must not touch in the guest repo. */
+const REPO_STATE =
+  'cd /root/repo && sha256sum .git/index && git rev-parse HEAD && git status --porcelain=v1 && git stash list';
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  return (await execa('git', args, { cwd })).stdout;
+}
+
+/** A repo with the awkward cases: spaces in names, an executable, a symlink, a binary, an untracked and an ignored file. */
+async function fixtureRepo(dir: string): Promise<string> {
+  const repo = join(dir, 'fixture repo');
+  await mkdir(join(repo, 'sub dir'), { recursive: true });
+  await git(repo, 'init', '-q', '-b', 'main');
+  await git(repo, 'config', 'user.email', 'host@example.invalid');
+  await git(repo, 'config', 'user.name', 'host');
+  await writeFile(join(repo, 'file with spaces.txt'), 'one\n');
+  await writeFile(join(repo, 'run.sh'), '#!/bin/sh\necho run\n');
+  await chmod(join(repo, 'run.sh'), 0o755);
+  await symlink('run.sh', join(repo, 'link to run'));
+  await writeFile(join(repo, 'sub dir', 'blob.bin'), randomBytes(4096));
+  await writeFile(join(repo, '.gitignore'), '*.log\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-qm', 'first');
+  await writeFile(join(repo, 'second.txt'), 'second\n');
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-qm', 'second');
+  // Uncommitted, untracked and ignored, on the host.
+  await writeFile(join(repo, 'file with spaces.txt'), 'one\nhost edit\n');
+  await writeFile(join(repo, 'untracked on host.txt'), 'untracked\n');
+  await writeFile(join(repo, 'build.log'), 'ignored\n');
+  return repo;
+}
+
+// Workspaces on real VMs: the repo in, the changes out as a patch, and the lock split.
+describe('workspaces', () => {
+  let sb: Sandbox;
+  let repo: string;
+  before(async () => {
+    sb = await vmSandbox();
+    repo = await fixtureRepo(sb.dir);
+  });
+  after(() => sb?.dispose());
+
+  test('vm run PATH -- cmd: the repo at /root/repo with history and host edits; the exit code', async () => {
+    const edit = [
+      'set -e',
+      'git config user.email guest@example.invalid && git config user.name guest',
+      'test -x run.sh && test -L "link to run" && test ! -e build.log',
+      'git log --oneline | wc -l',
+      'git status --porcelain=v1',
+      'echo guest edit >> run.sh',
+      'echo committed > "committed file.txt" && git add "committed file.txt" && git commit -qm guest',
+      'rm "link to run"',
+      'head -c 2048 /dev/urandom > "sub dir/new blob.bin"',
+      'printf "untracked in guest\\n" > "guest new.txt"',
+      'echo noise > guest.log',
+      'exit 5',
+    ].join('\n');
+    const r = await sb.cli(['vm', 'run', '--name', 'ws', repo, '--', 'sh', '-c', edit], BOOT);
+    assert.equal(r.exitCode, 5, err(r));
+    const lines = out(r).split('\n');
+    assert.equal(lines[0]?.trim(), '2', 'both host commits are in the guest');
+    assert.deepEqual(lines.slice(1).sort(), [
+      ' M "file with spaces.txt"',
+      '?? "untracked on host.txt"',
+    ]);
+    assert.match(err(r), /\] workspace: copying .*fixture repo into \/root\/repo/);
+  });
+
+  test('export: a patch git apply takes on a fresh clone, reproducing the guest tree; the guest repo untouched', async () => {
+    const before = out(ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', REPO_STATE])));
+    const names = out(ok(await sb.cli(['vm', 'workspace', 'export', 'ws', '--name-only'])));
+    assert.deepEqual(names.split('\n').sort(), [
+      'committed file.txt',
+      'file with spaces.txt',
+      'guest new.txt',
+      'link to run',
+      'run.sh',
+      'sub dir/new blob.bin',
+      'untracked on host.txt',
+    ]);
+    const patch = join(sb.dir, 'changes.patch');
+    ok(await sb.cli(['vm', 'workspace', 'export', 'ws', '--out', patch]));
+    const stdoutPatch = await sb.cli(['vm', 'workspace', 'export', 'ws']);
+    assert.equal(String(stdoutPatch.stdout), (await readFile(patch, 'utf8')).trimEnd());
+    assert.equal(out(ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', REPO_STATE]))), before);
+
+    const clone = join(sb.dir, 'clone');
+    await execa('git', ['clone', '-q', repo, clone]);
+    await execa('git', ['apply', '--check', patch], { cwd: clone });
+    await execa('git', ['apply', patch], { cwd: clone });
+    const hostTree = (await execa('sh', ['-c', TREE_SUM], { cwd: clone })).stdout;
+    const guestTree = out(
+      ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', `cd /root/repo && ${TREE_SUM}`])),
+    );
+    // The guest's ignored guest.log stays behind, as .gitignore says.
+    assert.equal(
+      hostTree,
+      guestTree
+        .split('\n')
+        .filter((l) => !l.includes('guest.log'))
+        .join('\n'),
+    );
+  });
+
+  test('prepare --branch --from: a new branch from that revision, recorded as the base', async () => {
+    const first = (await git(repo, 'rev-parse', 'HEAD~1')).trim();
+    const r = ok(
+      await sb.cli([
+        'vm',
+        'workspace',
+        'prepare',
+        'ws',
+        repo,
+        '--branch',
+        'fix',
+        '--from',
+        'HEAD~1',
+      ]),
+    );
+    assert.match(err(r), new RegExp(`branch fix, base ${first.slice(0, 12)}`));
+    const state = out(
+      ok(
+        await sb.cli([
+          'vm',
+          'ssh',
+          'ws',
+          '--',
+          'sh',
+          '-c',
+          'cd /root/repo && git branch --show-current && git rev-parse HEAD && cat .git/banger-base',
+        ]),
+      ),
+    );
+    assert.deepEqual(state.split('\n'), ['fix', first, first]);
+    // The host's untracked file came along again, and is part of what the export shows.
+    const names = out(ok(await sb.cli(['vm', 'workspace', 'export', 'ws', '--name-only'])));
+    assert.ok(names.split('\n').includes('untracked on host.txt'), names);
+  });
+
+  test('bad paths: not a directory, not a repository; export without a workspace', async () => {
+    const plain = join(sb.dir, 'not a repo');
+    await mkdir(plain);
+    const r = await sb.cli(['vm', 'workspace', 'prepare', 'ws', plain]);
+    assert.equal(r.exitCode, 1);
+    assert.match(err(r), /is not inside a git repository/);
+    const run = await sb.cli(['vm', 'run', '--rm', plain, '--', 'true']);
+    assert.equal(run.exitCode, 2);
+    assert.match(err(run), /not inside a git repository with a commit/);
+    const missing = await sb.cli(['vm', 'run', '--rm', join(sb.dir, 'nowhere'), '--', 'true']);
+    assert.equal(missing.exitCode, 2);
+    assert.match(err(missing), /is not a directory/);
+    ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'rm', '-rf', '/root/repo']));
+    const none = await sb.cli(['vm', 'workspace', 'export', 'ws']);
+    assert.equal(none.exitCode, 1);
+    assert.match(err(none), /no workspace in \/root\/repo/);
+  });
+
+  test('a stop issued while an import runs completes without waiting for it', async () => {
+    // 400 MiB of incompressible data makes the copy take many seconds under emulation.
+    const big = join(repo, 'big.bin');
+    const file = await open(big, 'w');
+    for (let i = 0; i < 100; i++) await file.write(randomBytes(4 * 2 ** 20));
+    await file.close();
+    const prepare = execa(process.execPath, [CLI, 'vm', 'workspace', 'prepare', 'ws', repo], {
+      env: sb.env,
+      extendEnv: false,
+      reject: false,
+    });
+    let stderr = '';
+    prepare.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor('the import to start', () => stderr.includes('] workspace: copying'), 60_000);
+    ok(await sb.cli(['vm', 'stop', 'ws'], BOOT));
+    // Had stop waited for the workspace, the import would have completed; it was cut instead.
+    const r = await prepare;
+    assert.equal(r.exitCode, 1, `the import finished before the stop: ${stderr}`);
+    assert.match(stderr, /copying the repository into the guest failed/);
+    assert.match(out(ok(await sb.cli(['vm', 'ls']))), /^ws\s+stopped\s/m);
+    ok(await sb.cli(['vm', 'rm', 'ws']));
+  });
+});
