@@ -106,6 +106,7 @@ export class Daemon {
       log,
       ensureImage: (name, ctx) => images.ensure(name, ctx),
       defaultImage: config.defaultImageName,
+      fileSync: config.fileSync,
       vmm: {
         driver: vmm.driver,
         accel: vmm.accel,

@@ -1,7 +1,9 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Layout } from '../config/layout.js';
+import type { FileSyncEntry } from '../config/schema.js';
 import { isValidName, nameProblem } from '../config/names.js';
 import { formatSize } from '../config/size.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
@@ -26,6 +28,7 @@ import {
   seedHostKey,
 } from './disks.js';
 import { readHandles, removeHandles, writeHandles } from './handles.js';
+import { syncFiles } from './file-sync.js';
 import { generateName } from './name-generator.js';
 import { exportRepo, GUEST_REPO, importRepo, inspectRepo } from './workspace.js';
 import { consoleTail, waitForReadyLine } from './readiness.js';
@@ -57,6 +60,8 @@ export interface VmServiceDeps {
   /** Image lookup with build-or-pull when missing (ImageService.ensure). */
   ensureImage(name: string, ctx: OpContext): Promise<ImageRecord>;
   defaultImage: string;
+  /** [[file_sync]] from config, copied onto every new VM's work disk. */
+  fileSync?: readonly FileSyncEntry[];
   /** The driver new VMs get, and a driver for VMs already running under another. */
   vmm: { driver: VmmDriver; accel: Accel; forDriver(driver: VmmDriver): Vmm };
   tscKhz: number | undefined;
@@ -197,7 +202,7 @@ export class VmService {
       const id = newId();
       const key = await this.sshKey();
       return await this.locks.run(id, async () => {
-        const vm = await this.makeVm(id, name, image, req, key);
+        const vm = await this.makeVm(id, name, image, req, key, ctx);
         this.creating.delete(name);
         try {
           await this.boot(vm, ctx, req.sshWaitMs ?? SSH_WAIT_MS);
@@ -220,6 +225,7 @@ export class VmService {
     image: ImageRecord,
     req: CreateRequest,
     key: SshKey,
+    ctx: OpContext,
   ): Promise<VmRecord> {
     const { store, layout, runner } = this.deps;
     const staging = await Staging.create(layout.vmsDir, id);
@@ -228,6 +234,17 @@ export class VmService {
       await createWorkDisk(join(staging.dir, 'work.ext4'), req.diskBytes, runner);
       await ensureAuthorizedKey(join(staging.dir, 'work.ext4'), key.publicKey, runner);
       await seedHostKey(join(staging.dir, 'work.ext4'), name, runner);
+      const fileSync = this.deps.fileSync ?? [];
+      if (fileSync.length > 0) {
+        ctx.progress('file sync', `${fileSync.length} [[file_sync]] entries onto the work disk`);
+        await syncFiles({
+          disk: join(staging.dir, 'work.ext4'),
+          entries: fileSync,
+          home: homedir(),
+          runner,
+          warn: (message) => ctx.progress('file sync', message),
+        });
+      }
       const now = new Date().toISOString();
       return await staging.publishWith((dir) => {
         const record: VmRecord = {
