@@ -36,6 +36,7 @@ import {
   vmSsh,
   vmStart,
   vmStats,
+  vmSession,
   vmStop,
   vmWorkspaceExport,
   vmWorkspacePrepare,
@@ -121,6 +122,9 @@ export function buildRoutes(s: Services): Map<string, Route> {
     route(vmWorkspaceExport, ({ ref, out, nameOnly }, ctx) =>
       s.vms.exportWorkspace(ref, { out, nameOnly: nameOnly ?? false }, ctx),
     ),
+    route(vmSession, async ({ ref, op, ...args }, ctx) => ({
+      sessions: await s.vms.session(ref, op, args, ctx.signal),
+    })),
     route(vmSsh, async ({ ref }, ctx) => {
       const { vm, target } = await s.vms.connect(ref, ctx.signal);
       return { name: vm.name, ...target };

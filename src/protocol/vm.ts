@@ -223,3 +223,32 @@ export const vmWorkspaceExport = defineMethod({
   onDisconnect: 'cancel',
   progress: false,
 });
+
+export const sessionInfo = z.object({
+  name: z.string(),
+  state: z.enum(['running', 'exited']),
+  exitCode: z.number().int().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  command: z.string(),
+});
+export type SessionInfoResult = z.output<typeof sessionInfo>;
+
+/** Sessions (tmux in the guest): every operation but logs and attach, which stream over ssh. */
+export const vmSession = defineMethod({
+  name: 'vm.session',
+  params: z.strictObject({
+    ref,
+    op: z.enum(['start', 'list', 'show', 'send', 'stop', 'kill']),
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'not a valid session name')
+      .optional(),
+    command: z.array(z.string()).min(1).optional(),
+    text: z.string().optional(),
+    enter: z.boolean().optional(),
+  }),
+  result: z.object({ sessions: z.array(sessionInfo) }),
+  onDisconnect: 'finish',
+  progress: false,
+});

@@ -30,12 +30,20 @@ import {
 import { readHandles, removeHandles, writeHandles } from './handles.js';
 import { syncFiles } from './file-sync.js';
 import { generateName } from './name-generator.js';
+import {
+  parseSessionRows,
+  SESSION_SCRIPT,
+  sessionError,
+  STOP_GRACE_SECONDS,
+  type SessionInfo,
+} from './sessions.js';
 import { exportRepo, GUEST_REPO, importRepo, inspectRepo } from './workspace.js';
 import { consoleTail, waitForReadyLine } from './readiness.js';
 import {
   ensureMaster,
   ensureSshKey,
   exitMaster,
+  remoteCommand,
   sshRun,
   type SshKey,
   type SshTarget,
@@ -575,7 +583,7 @@ export class VmService {
    * runs under the workspace lock, so lifecycle operations never queue behind it and two
    * prepares on one VM take turns.
    */
-  private async forWorkspace(
+  private async forGuest(
     ref: string,
     signal: AbortSignal,
   ): Promise<{ vm: VmRecord; target: SshTarget }> {
@@ -605,7 +613,7 @@ export class VmService {
   ): Promise<{ name: string; root: string; base: string; files: number; branch?: string }> {
     const { runner } = this.deps;
     const repo = await inspectRepo(req.path, runner);
-    const { vm, target } = await this.forWorkspace(ref, ctx.signal);
+    const { vm, target } = await this.forGuest(ref, ctx.signal);
     return this.workspaceLocks.run(vm.id, async () => {
       ctx.progress('workspace', `copying ${repo.root} into ${GUEST_REPO}`);
       const { base, files } = await importRepo({
@@ -631,7 +639,7 @@ export class VmService {
     req: { out: string; nameOnly: boolean },
     ctx: OpContext,
   ): Promise<{ name: string; bytes: number }> {
-    const { vm, target } = await this.forWorkspace(ref, ctx.signal);
+    const { vm, target } = await this.forGuest(ref, ctx.signal);
     return this.workspaceLocks.run(vm.id, async () => {
       const { bytes } = await exportRepo({
         target,
@@ -642,6 +650,36 @@ export class VmService {
       });
       return { name: vm.name, bytes };
     });
+  }
+
+  // ---- sessions --------------------------------------------------------------------------
+
+  /** One session operation in the guest (see SESSION_SCRIPT); its listing rows parsed. */
+  async session(
+    ref: string,
+    op: 'start' | 'list' | 'show' | 'send' | 'stop' | 'kill',
+    args: { name?: string; command?: readonly string[]; text?: string; enter?: boolean },
+    signal: AbortSignal,
+  ): Promise<SessionInfo[]> {
+    const { vm, target } = await this.forGuest(ref, signal);
+    const name = args.name ?? '';
+    const extra =
+      op === 'start'
+        ? [remoteCommand(args.command ?? []), (args.command ?? []).join(' ')]
+        : op === 'send'
+          ? [args.text ?? '', args.enter ? 'enter' : '']
+          : [];
+    const r = await sshRun(
+      target,
+      ['sh', '-c', SESSION_SCRIPT, 'banger-session', op, name, ...extra],
+      this.deps.runner,
+      {
+        timeoutMs: (STOP_GRACE_SECONDS + 30) * 1000,
+        signal,
+      },
+    );
+    if (r.exitCode !== 0) throw sessionError(vm.name, name, r.exitCode, r.stderr);
+    return parseSessionRows(r.stdout);
   }
 
   // ---- ssh, stats, logs ------------------------------------------------------------------

@@ -41,16 +41,21 @@ describe('usage errors', () => {
     });
   }
 
-  test('valid flags reach the command (here: "not implemented yet", exit 1)', async () => {
+  test('no usage error started a daemon', async () => {
+    assert.deepEqual(await daemonPids(sb.dir), []);
+  });
+
+  test('valid flags reach the command (here: the daemon answers that the VM does not exist)', async () => {
     for (const args of [
       ['vm', 'session', 'start', 'box', 'build', '--', 'make', '-j4'],
       ['vm', 'session', 'list', 'box', '--json'],
       ['vm', 'session', 'send', 'box', 'build', 'q', '--enter'],
+      ['vm', 'ssh', 'box', '--', 'uname', '-a'],
+      ['vm', 'workspace', 'export', 'box', '--name-only'],
     ]) {
       const r = await sb.cli(args);
       assert.equal(r.exitCode, 1, `${args.join(' ')}: ${String(r.stderr)}`);
-      assert.match(String(r.stderr), /is not implemented yet/);
+      assert.match(String(r.stderr), /^banger: vm "box" not found/);
     }
-    assert.deepEqual(await daemonPids(sb.dir), []);
   });
 });

@@ -12,8 +12,8 @@ export async function sshSession(
   target: SshTarget,
   command: readonly string[] | undefined,
   cwd?: string,
+  tty = Boolean(process.stdin.isTTY),
 ): Promise<number> {
-  const tty = Boolean(process.stdin.isTTY);
   const args = [
     ...sshOptions(target),
     tty ? '-t' : '-T',

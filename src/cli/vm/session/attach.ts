@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmSessionAttach(session: Command): void {
@@ -13,5 +12,15 @@ export function registerVmSessionAttach(session: Command): void {
       `\nThe detach key is printed when you attach.\n` +
         examples(['banger vm session attach blue-fox dev']),
     )
-    .action(notYet('vm session attach'));
+    .action(async (vm: string, name: string) => {
+      process.stderr.write(
+        `attaching to ${name} in ${vm}: detach with Ctrl-b d (the session keeps running)\n`,
+      );
+      const { sessionOverSsh } = await import('./ops.js');
+      const code = await sessionOverSsh(vm, ['attach', name], true);
+      if (code !== 0) {
+        const { sessionError } = await import('../../../vm/sessions.js');
+        throw sessionError(vm, name, code, '');
+      }
+    });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmSessionKill(session: Command): void {
@@ -9,5 +8,11 @@ export function registerVmSessionKill(session: Command): void {
     .argument('<vm>', 'the VM the session runs in')
     .argument('<name>', 'the session')
     .addHelpText('after', examples(['banger vm session kill blue-fox dev']))
-    .action(notYet('vm session kill'));
+    .action(async (vm: string, name: string) => {
+      const { sessionOp } = await import('./ops.js');
+      const [s] = await sessionOp(vm, 'kill', { name });
+      process.stdout.write(
+        `${name} killed${s?.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}\n`,
+      );
+    });
 }

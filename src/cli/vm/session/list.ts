@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmSessionList(session: Command): void {
@@ -13,5 +12,8 @@ export function registerVmSessionList(session: Command): void {
       'after',
       examples(['banger vm session ls blue-fox', 'banger vm session list blue-fox --json']),
     )
-    .action(notYet('vm session list'));
+    .action(async (vm: string, opts: { json?: boolean }) => {
+      const { sessionOp, printSessions } = await import('./ops.js');
+      printSessions(await sessionOp(vm, 'list'), opts.json ?? false);
+    });
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmSessionLogs(session: Command): void {
@@ -13,5 +12,16 @@ export function registerVmSessionLogs(session: Command): void {
       'after',
       examples(['banger vm session logs blue-fox dev', 'banger vm session logs -f blue-fox dev']),
     )
-    .action(notYet('vm session logs'));
+    .action(async (vm: string, name: string, opts: { follow?: boolean }) => {
+      const { sessionOverSsh } = await import('./ops.js');
+      const code = await sessionOverSsh(
+        vm,
+        ['logs', name, ...(opts.follow ? ['follow'] : [])],
+        false,
+      );
+      if (code !== 0) {
+        const { sessionError } = await import('../../../vm/sessions.js');
+        throw sessionError(vm, name, code, '');
+      }
+    });
 }

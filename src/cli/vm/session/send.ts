@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmSessionSend(session: Command): void {
@@ -17,5 +16,8 @@ export function registerVmSessionSend(session: Command): void {
         'banger vm session send blue-fox repl q',
       ]),
     )
-    .action(notYet('vm session send'));
+    .action(async (vm: string, name: string, text: string, opts: { enter?: boolean }) => {
+      const { sessionOp } = await import('./ops.js');
+      await sessionOp(vm, 'send', { name, text, ...(opts.enter ? { enter: true } : {}) });
+    });
 }

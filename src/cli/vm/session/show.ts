@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 
 export function registerVmSessionShow(session: Command): void {
@@ -11,5 +10,9 @@ export function registerVmSessionShow(session: Command): void {
     .argument('<vm>', 'the VM the session runs in')
     .argument('<name>', 'the session')
     .addHelpText('after', examples(['banger vm session show blue-fox dev']))
-    .action(notYet('vm session show'));
+    .action(async (vm: string, name: string) => {
+      const { sessionOp, printSession } = await import('./ops.js');
+      const [s] = await sessionOp(vm, 'show', { name });
+      if (s) printSession(s);
+    });
 }

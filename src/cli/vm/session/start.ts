@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../../errors.js';
-import { notYet } from '../../not-yet.js';
 import { examples } from '../../output.js';
 import { parseGuestCommand } from '../dash-dash.js';
 import { nameValue } from '../../flag-values.js';
@@ -27,5 +26,13 @@ export function registerVmSessionStart(session: Command): void {
       if (parseGuestCommand(cmd, EXAMPLE).command === undefined)
         throw new UsageError('give the command to run after --', { hint: `e.g. ${EXAMPLE}` });
     })
-    .action(notYet('vm session start'));
+    .action(async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      const { operands, command } = parseGuestCommand(cmd, EXAMPLE);
+      const { sessionOp } = await import('./ops.js');
+      const [s] = await sessionOp(operands[0]!, 'start', { name: operands[1]!, command: command! });
+      process.stdout.write(
+        `${s?.name ?? operands[1]} started in ${operands[0]}: "banger vm session logs -f ${operands[0]} ${operands[1]}" follows it\n`,
+      );
+    });
 }

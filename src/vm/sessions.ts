@@ -1,0 +1,161 @@
+import { BangerError, ErrorCode } from '../errors.js';
+
+// Sessions: long-running processes in the guest, each a tmux session (the golden image
+// ships tmux), with its output, command, start/end times and exit code kept in
+// /root/.banger/sessions/NAME on the work disk. They belong to the guest: they outlive the
+// CLI and the daemon, and end with their process or the VM.
+
+export const SESSIONS_DIR = '/root/.banger/sessions';
+/** Seconds `session stop` waits after the interrupt before it terminates the process. */
+export const STOP_GRACE_SECONDS = 10;
+/** Separates the fields of a listing line (the command may hold tabs and spaces). */
+const FS = '\x1f';
+
+/**
+ * One script for every operation: `sh -c SCRIPT banger-session OP NAME [ARGS...]`. A
+ * session's command runs in /root/repo when there is one, else in /root.
+ * Exit codes: 4 no tmux, 5 the name is taken, 6 no such session, 7 it is not running.
+ * The command waits for a "go" file so that pipe-pane is in place before its first byte.
+ * The wrapper traps SIGINT (a handler, which exec resets, not an ignore, which it keeps):
+ * Ctrl-C in the pane interrupts the command, and the wrapper still records its exit.
+ */
+export const SESSION_SCRIPT = `set -eu
+op=$1
+name=\${2:-}
+root=${SESSIONS_DIR}
+s="$root/$name"
+command -v tmux >/dev/null 2>&1 || { echo "the guest has no tmux: sessions need it" >&2; exit 4; }
+# "=NAME" matches the session exactly; "=NAME:" is its (only) pane for pane commands.
+pane="=$name:"
+# The exit file first: a test is a builtin, has-session a process (~0.1 s under emulation).
+alive() { [ ! -e "$s/exit" ] && tmux has-session -t "=$name" 2>/dev/null; }
+need() { [ -d "$s" ] || { echo "no session $name" >&2; exit 6; }; }
+row() {
+  n=$(basename "$1")
+  if [ -e "$1/exit" ]; then st=exited; code=$(cat "$1/exit"); elif tmux has-session -t "=$n" 2>/dev/null; then st=running; code=; else st=exited; code=; fi
+  printf '%s${FS}%s${FS}%s${FS}%s${FS}%s${FS}%s\\n' "$n" "$st" "$code" "$(cat "$1/started" 2>/dev/null)" "$(cat "$1/ended" 2>/dev/null)" "$(tr '\\n' ' ' < "$1/command")"
+}
+case $op in
+start)
+  # $3: the command line, quoted for sh by banger; $4: the same for people to read.
+  if [ -d "$s" ]; then
+    if alive; then echo "session $name is running already" >&2; exit 5; fi
+    rm -rf "$s"
+  fi
+  mkdir -p "$s"
+  printf '%s' "$4" > "$s/command"
+  printf 'cd /root/repo 2>/dev/null || cd /root\nexec %s\n' "$3" > "$s/run"
+  date -u +%Y-%m-%dT%H:%M:%SZ > "$s/started"
+  tmux new-session -d -s "$name" -x 200 -y 50 \\
+    "trap : INT; while [ ! -e '$s/go' ]; do sleep 0.05; done; sh '$s/run'; echo \\$? > '$s/exit.tmp'; date -u +%Y-%m-%dT%H:%M:%SZ > '$s/ended'; mv '$s/exit.tmp' '$s/exit'"
+  : > "$s/output.log"
+  tmux pipe-pane -t "$pane" -o "cat >> '$s/output.log'" || {
+    tmux kill-session -t "=$name" 2>/dev/null; rm -rf "$s"; exit 1
+  }
+  touch "$s/go"
+  row "$s"
+  ;;
+list)
+  [ -d "$root" ] || exit 0
+  for d in "$root"/*/; do [ -d "$d" ] && row "\${d%/}"; done
+  ;;
+show) need; row "$s" ;;
+logs)
+  need
+  if [ "\${3:-}" = follow ]; then
+    tail -c +1 -f "$s/output.log" & t=$!
+    while alive; do sleep 0.3; done
+    sleep 0.5; kill $t 2>/dev/null || true
+  else
+    cat "$s/output.log"
+  fi
+  ;;
+send)
+  need; alive || { echo "session $name is not running" >&2; exit 7; }
+  tmux send-keys -t "$pane" -l -- "$3"
+  [ "\${4:-}" != enter ] || tmux send-keys -t "$pane" Enter
+  ;;
+attach)
+  need; alive || { echo "session $name is not running" >&2; exit 7; }
+  exec tmux attach -t "=$name"
+  ;;
+stop|kill)
+  need
+  if alive; then
+    pid=$(tmux display -p -t "$pane" '#{pane_pid}')
+    if [ "$op" = stop ]; then
+      tmux send-keys -t "$pane" C-c
+      i=0; while alive && [ $i -lt ${STOP_GRACE_SECONDS * 2} ]; do sleep 0.5; i=$((i + 1)); done
+      if alive; then pkill -TERM -P "$pid" || true; i=0; while alive && [ $i -lt 6 ]; do sleep 0.5; i=$((i + 1)); done; fi
+    fi
+    if alive; then pkill -KILL -P "$pid" || true; sleep 0.3; fi
+    tmux kill-session -t "=$name" 2>/dev/null || true
+  fi
+  [ -e "$s/exit" ] || { echo 137 > "$s/exit"; date -u +%Y-%m-%dT%H:%M:%SZ > "$s/ended"; }
+  row "$s"
+  ;;
+*) echo "unknown session operation $op" >&2; exit 2 ;;
+esac`;
+
+export interface SessionInfo {
+  name: string;
+  state: 'running' | 'exited';
+  exitCode?: number;
+  startedAt?: string;
+  endedAt?: string;
+  command: string;
+}
+
+export function parseSessionRows(stdout: string): SessionInfo[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.includes(FS))
+    .map((line) => {
+      const [name = '', state, code, started, ended, command = ''] = line.split(FS);
+      const exitCode = code && /^\d+$/.test(code) ? Number(code) : undefined;
+      return {
+        name,
+        state: state === 'running' ? 'running' : 'exited',
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        ...(started ? { startedAt: started } : {}),
+        ...(ended ? { endedAt: ended } : {}),
+        command: command.trim(),
+      };
+    });
+}
+
+/** The script's exit codes as errors a user can act on. */
+export function sessionError(
+  vm: string,
+  name: string,
+  exitCode: number,
+  stderr: string,
+): BangerError {
+  switch (exitCode) {
+    case 4:
+      return new BangerError(ErrorCode.Conflict, `vm "${vm}" has no tmux: sessions need it`, {
+        hint: 'use an image with tmux (the default debian-bookworm has it), or add it: banger image build --package tmux',
+      });
+    case 5:
+      return new BangerError(
+        ErrorCode.AlreadyExists,
+        `session "${name}" is running already in vm "${vm}"`,
+        {
+          hint: `pick another name, or stop it first: banger vm session stop ${vm} ${name}`,
+        },
+      );
+    case 6:
+      return new BangerError(ErrorCode.NotFound, `no session "${name}" in vm "${vm}"`, {
+        hint: `banger vm session ls ${vm}`,
+      });
+    case 7:
+      return new BangerError(ErrorCode.Conflict, `session "${name}" in vm "${vm}" is not running`, {
+        hint: `banger vm session logs ${vm} ${name}`,
+      });
+    default:
+      return new BangerError(
+        ErrorCode.Subprocess,
+        `session ${name} in vm "${vm}": the guest script failed (exit ${exitCode}): ${stderr.trim()}`,
+      );
+  }
+}

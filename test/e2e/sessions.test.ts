@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { alive, killHard, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
+
+const BOOT = { timeoutMs: 180_000 };
+
+interface Session {
+  name: string;
+  state: string;
+  exitCode?: number;
+  command: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+// Sessions on a real VM (tmux in the guest), through the real CLI.
+describe('vm session', () => {
+  let sb: Sandbox;
+  const sessions = async (): Promise<Session[]> =>
+    JSON.parse(out(ok(await sb.cli(['vm', 'session', 'ls', 'box', '--json'])))) as Session[];
+  const logs = async (name: string) =>
+    out(ok(await sb.cli(['vm', 'session', 'logs', 'box', name])));
+  before(async () => {
+    sb = await vmSandbox();
+    ok(await sb.cli(['vm', 'create', '--name', 'box'], BOOT));
+  });
+  after(() => sb?.dispose());
+
+  test('start → logs → send input it echoes → it exits → show reports the exit code', async () => {
+    const script = 'echo ready; read line; echo "got: $line"; exit 3';
+    const started = ok(
+      await sb.cli(['vm', 'session', 'start', 'box', 'echoer', '--', 'sh', '-c', script]),
+    );
+    assert.match(out(started), /echoer started in box/);
+    await waitFor('the first output', async () => (await logs('echoer')).includes('ready'), 30_000);
+    assert.deepEqual(
+      (await sessions()).map((s) => [s.name, s.state, s.command]),
+      [['echoer', 'running', `sh -c ${script}`]],
+    );
+    ok(await sb.cli(['vm', 'session', 'send', 'box', 'echoer', 'hello there', '--enter']));
+    await waitFor(
+      'the echo',
+      async () => (await logs('echoer')).includes('got: hello there'),
+      30_000,
+    );
+    await waitFor('the exit', async () => (await sessions())[0]?.state === 'exited', 30_000);
+    const shown = out(ok(await sb.cli(['vm', 'session', 'show', 'box', 'echoer'])));
+    assert.match(shown, /^state\s+exited$/m);
+    assert.match(shown, /^exit code\s+3$/m);
+    assert.match(shown, /^ended\s+\d{4}-\d\d-\d\dT/m);
+    const gone = await sb.cli(['vm', 'session', 'send', 'box', 'echoer', 'late']);
+    assert.equal(gone.exitCode, 1);
+    assert.match(err(gone), /session "echoer" in vm "box" is not running/);
+  });
+
+  test('logs -f follows until the session exits', async () => {
+    ok(
+      await sb.cli([
+        'vm',
+        'session',
+        'start',
+        'box',
+        'ticker',
+        '--',
+        'sh',
+        '-c',
+        'for i in 1 2 3; do echo tick $i; sleep 1; done',
+      ]),
+    );
+    const followed = ok(
+      await sb.cli(['vm', 'session', 'logs', '-f', 'box', 'ticker'], { timeoutMs: 60_000 }),
+    );
+    // Raw terminal output, as the pane's pty wrote it.
+    assert.equal(out(followed).replaceAll('\r\n', '\n'), 'tick 1\ntick 2\ntick 3');
+  });
+
+  test('stop interrupts (exit 130); a process that ignores it is terminated; kill', async () => {
+    ok(await sb.cli(['vm', 'session', 'start', 'box', 'sleeper', '--', 'sleep', '1000']));
+    assert.equal(
+      out(ok(await sb.cli(['vm', 'session', 'stop', 'box', 'sleeper']))),
+      'sleeper stopped (exit 130)',
+    );
+    ok(
+      await sb.cli([
+        'vm',
+        'session',
+        'start',
+        'box',
+        'stubborn',
+        '--',
+        'sh',
+        '-c',
+        'trap "" INT; sleep 1000',
+      ]),
+    );
+    assert.equal(
+      out(ok(await sb.cli(['vm', 'session', 'stop', 'box', 'stubborn'], { timeoutMs: 90_000 }))),
+      'stubborn stopped (exit 143)',
+    );
+    ok(await sb.cli(['vm', 'session', 'start', 'box', 'victim', '--', 'sleep', '1000']));
+    assert.equal(
+      out(ok(await sb.cli(['vm', 'session', 'kill', 'box', 'victim']))),
+      'victim killed (exit 137)',
+    );
+  });
+
+  test('a session survives a kill -9 of the daemon', async () => {
+    ok(
+      await sb.cli([
+        'vm',
+        'session',
+        'start',
+        'box',
+        'durable',
+        '--',
+        'sh',
+        '-c',
+        'while true; do date +%s; sleep 1; done',
+      ]),
+    );
+    const daemon = await sb.daemonPid();
+    assert.ok(daemon);
+    killHard(daemon);
+    await waitFor('the daemon to die', () => !alive(daemon));
+    const durable = (await sessions()).find((s) => s.name === 'durable');
+    assert.equal(durable?.state, 'running');
+    const before = (await logs('durable')).split('\n').length;
+    await waitFor(
+      'more output',
+      async () => (await logs('durable')).split('\n').length > before,
+      30_000,
+    );
+  });
+
+  test('bad names and unknown sessions are clear errors; the name is reusable once it exited', async () => {
+    const bad = await sb.cli(['vm', 'session', 'start', 'box', 'Bad Name', '--', 'true']);
+    assert.equal(bad.exitCode, 2);
+    const none = await sb.cli(['vm', 'session', 'show', 'box', 'nope']);
+    assert.equal(none.exitCode, 1);
+    assert.match(err(none), /no session "nope" in vm "box"/);
+    const taken = await sb.cli(['vm', 'session', 'start', 'box', 'durable', '--', 'true']);
+    assert.equal(taken.exitCode, 1);
+    assert.match(err(taken), /session "durable" is running already/);
+    ok(await sb.cli(['vm', 'session', 'start', 'box', 'echoer', '--', 'echo', 'again']));
+    ok(await sb.cli(['vm', 'rm', 'box']));
+    await assertNoVmLeft(sb);
+  });
+});
