@@ -2,7 +2,7 @@ import type { Command, Option } from 'commander';
 import { RootCommand, type Command as TabCommand } from '@bomb.sh/tab';
 import { resolveLayout } from '../config/layout.js';
 
-type Kind = 'vm' | 'image' | 'kernel';
+type Kind = 'vm' | 'image' | 'kernel' | 'session';
 
 /** Which positional arguments name an existing object, by command path. */
 const POSITIONAL: Record<string, Kind> = {
@@ -33,7 +33,12 @@ const POSITIONAL: Record<string, Kind> = {
   'kernel rm': 'kernel',
 };
 const FLAG_VALUES: Record<string, Kind> = { image: 'image', 'kernel-ref': 'kernel' };
+/** Commands whose second positional is a session of the VM named by the first. */
+const SESSION_NAME_AT_1 = new Set(
+  ['show', 'logs', 'send', 'attach', 'stop', 'kill'].map((verb) => `vm session ${verb}`),
+);
 const NAMES_TIMEOUT_MS = 500;
+const SESSION_NAMES_TIMEOUT_MS = 2000;
 
 /**
  * Answers the shell's `banger complete -- <words>`. Names come from a daemon that is already
@@ -48,7 +53,10 @@ export async function complete(program: Command, words: string[]): Promise<void>
     kinds.add('image');
     kinds.add('kernel');
   }
-  const names = await fetchNames(kinds);
+  // `vm session logs VM <tab>`: the sessions of that VM (asked of the guest, over ssh).
+  const sessionVm = SESSION_NAME_AT_1.has(path.join(' ')) ? words[path.length] : undefined;
+  if (sessionVm && words.length > path.length + 1) kinds.add('session');
+  const names = await fetchNames(kinds, sessionVm);
   const root = new RootCommand();
   addCommands(root, program, '', names, new Set(words));
   // tab matches typed words against canonical names, so `vm rm` must read as `vm delete`.
@@ -82,12 +90,13 @@ function addCommands(
     for (const opt of sub.options) addOption(tab, opt, names);
     const kind = POSITIONAL[path];
     sub.registeredArguments.forEach((arg, index) => {
-      const handler =
-        kind && index === 0
-          ? (done: (value: string, description: string) => void) =>
-              // Variadic lists (vm stop a b) do not offer what is already typed.
-              (names.get(kind) ?? []).filter((n) => !typed.has(n)).forEach((n) => done(n, kind))
-          : undefined;
+      const argKind =
+        index === 0 ? kind : index === 1 && SESSION_NAME_AT_1.has(path) ? 'session' : undefined;
+      const handler = argKind
+        ? (done: (value: string, description: string) => void) =>
+            // Variadic lists (vm stop a b) do not offer what is already typed.
+            (names.get(argKind) ?? []).filter((n) => !typed.has(n)).forEach((n) => done(n, argKind))
+        : undefined;
       tab.argument(arg.name(), handler, arg.variadic);
     });
     addCommands(root, sub, path, names, typed);
@@ -107,12 +116,14 @@ function addOption(tab: TabCommand, opt: Option, names: Map<Kind, string[]>): vo
   }
 }
 
-async function fetchNames(kinds: Set<Kind>): Promise<Map<Kind, string[]>> {
+async function fetchNames(kinds: Set<Kind>, sessionVm?: string): Promise<Map<Kind, string[]>> {
   const names = new Map<Kind, string[]>();
   if (kinds.size === 0) return names;
   const layout = resolveLayout();
   const { DaemonClient } = await import('./client.js');
-  const timeout = new Promise<void>((resolve) => setTimeout(resolve, NAMES_TIMEOUT_MS).unref());
+  // Session names come from the guest over ssh: they get longer than the store's names.
+  const deadline = kinds.has('session') ? SESSION_NAMES_TIMEOUT_MS : NAMES_TIMEOUT_MS;
+  const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadline).unref());
   const work = (async () => {
     const client = await DaemonClient.connect(layout, { autostart: false });
     try {
@@ -126,6 +137,13 @@ async function fetchNames(kinds: Set<Kind>): Promise<Map<Kind, string[]>> {
         names.set(
           'kernel',
           (await client.call('kernel.list', {})).kernels.map((k) => k.name),
+        );
+      if (kinds.has('session') && sessionVm)
+        names.set(
+          'session',
+          (await client.call('vm.session', { ref: sessionVm, op: 'list' })).sessions.map(
+            (x) => x.name,
+          ),
         );
     } finally {
       client.close();

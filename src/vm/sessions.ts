@@ -30,10 +30,12 @@ pane="=$name:"
 # The exit file first: a test is a builtin, has-session a process (~0.1 s under emulation).
 alive() { [ ! -e "$s/exit" ] && tmux has-session -t "=$name" 2>/dev/null; }
 need() { [ -d "$s" ] || { echo "no session $name" >&2; exit 6; }; }
+# One listing line, with builtins only (read, not cat): each process costs under emulation.
+val() { v=; [ -e "$1" ] && { IFS= read -r v < "$1" || true; }; printf '%s' "$v"; }
 row() {
-  n=$(basename "$1")
-  if [ -e "$1/exit" ]; then st=exited; code=$(cat "$1/exit"); elif tmux has-session -t "=$n" 2>/dev/null; then st=running; code=; else st=exited; code=; fi
-  printf '%s${FS}%s${FS}%s${FS}%s${FS}%s${FS}%s\\n' "$n" "$st" "$code" "$(cat "$1/started" 2>/dev/null)" "$(cat "$1/ended" 2>/dev/null)" "$(tr '\\n' ' ' < "$1/command")"
+  n=\${1##*/}
+  if [ -e "$1/exit" ]; then st=exited; code=$(val "$1/exit"); elif tmux has-session -t "=$n" 2>/dev/null; then st=running; code=; else st=exited; code=; fi
+  printf '%s${FS}%s${FS}%s${FS}%s${FS}%s${FS}%s\n' "$n" "$st" "$code" "$(val "$1/started")" "$(val "$1/ended")" "$(val "$1/command")"
 }
 case $op in
 start)

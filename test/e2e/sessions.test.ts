@@ -133,6 +133,15 @@ describe('vm session', () => {
     );
   });
 
+  test("completion offers the VM's session names", async () => {
+    const r = ok(await sb.cli(['complete', '--', 'vm', 'session', 'logs', 'box', '']));
+    const offered = out(r)
+      .split('\n')
+      .map((l) => l.split('\t')[0]);
+    for (const name of ['echoer', 'ticker', 'durable'])
+      assert.ok(offered.includes(name), `${name} in ${out(r)}`);
+  });
+
   test('bad names and unknown sessions are clear errors; the name is reusable once it exited', async () => {
     const bad = await sb.cli(['vm', 'session', 'start', 'box', 'Bad Name', '--', 'true']);
     assert.equal(bad.exitCode, 2);
