@@ -5,45 +5,17 @@
 // The golden image is built in a sandbox first unless BANGER_BENCH_GOLDEN names a directory
 // with rootfs.ext4, vmlinux and initrd.img. Every XDG path points into a temp dir.
 // Run: npx tsx bench/vm-run.ts   (BENCH_RUNS=5 by default)
-import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchGolden } from '../test/helpers/golden.js';
+import { benchSandbox, median, seconds } from '../test/helpers/bench.js';
 import { bootRaw } from '../test/helpers/raw-boot.js';
-import { CLI, makeSandbox } from '../test/helpers/sandbox.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
-const golden = await benchGolden();
-
-const sb = await makeSandbox();
-const cli = async (args: string[]) => {
-  const r = await execa(process.execPath, [CLI, ...args], {
-    env: sb.env,
-    extendEnv: false,
-    reject: false,
-    timeout: 300_000,
-  });
-  if (r.exitCode !== 0)
-    throw new Error(`banger ${args.join(' ')} exited ${r.exitCode}:\n${r.stderr}`);
-  return r;
-};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const { sb, golden, cli } = await benchSandbox();
 
 try {
-  await cli([
-    'image',
-    'register',
-    'debian-bookworm',
-    '--rootfs',
-    golden.rootfs,
-    '--kernel',
-    golden.kernel,
-    '--initrd',
-    golden.initrd,
-  ]);
   // Same size for both: raw QEMU below boots 2 vCPUs and 1024 MiB.
   const spec = ['--vcpu', '2', '--memory', '1024'];
   await cli(['vm', 'ls']); // the daemon is up before the clock starts, as it is for a user

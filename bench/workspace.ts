@@ -9,39 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sshDestination, sshOptions } from '../src/vm/ssh.js';
-import { benchGolden } from '../test/helpers/golden.js';
-import { CLI, makeSandbox } from '../test/helpers/sandbox.js';
+import { benchSandbox, median, seconds } from '../test/helpers/bench.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
 const REPO_MB = Number(process.env.BENCH_REPO_MB ?? 200);
-const golden = await benchGolden();
-const sb = await makeSandbox();
-const cli = async (args: string[]) => {
-  const r = await execa(process.execPath, [CLI, ...args], {
-    env: sb.env,
-    extendEnv: false,
-    reject: false,
-    timeout: 900_000,
-  });
-  if (r.exitCode !== 0)
-    throw new Error(`banger ${args.join(' ')} exited ${r.exitCode}:\n${r.stderr}`);
-  return r;
-};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const { sb, cli } = await benchSandbox();
 
 try {
-  await cli([
-    'image',
-    'register',
-    'debian-bookworm',
-    '--rootfs',
-    golden.rootfs,
-    '--kernel',
-    golden.kernel,
-    '--initrd',
-    golden.initrd,
-  ]);
   await cli(['vm', 'create', '--name', 'bench', '--disk-size', '8G']);
   const show = JSON.parse((await cli(['vm', 'show', 'bench', '--json'])).stdout) as {
     id: string;

@@ -579,14 +579,12 @@ export class VmService {
   // ---- workspaces ----------------------------------------------------------------------
 
   /**
-   * The lifecycle lock is held only to check the VM runs and take what ssh needs; the copy
-   * runs under the workspace lock, so lifecycle operations never queue behind it and two
-   * prepares on one VM take turns.
+   * A running VM and how to reach it (its ssh master is restarted if it died): for `vm ssh`,
+   * sessions and workspaces. The lifecycle lock is held only for this check; workspace I/O
+   * then runs under the workspace lock, so lifecycle operations never queue behind a copy
+   * and two prepares on one VM take turns.
    */
-  private async forGuest(
-    ref: string,
-    signal: AbortSignal,
-  ): Promise<{ vm: VmRecord; target: SshTarget }> {
+  async connect(ref: string, signal: AbortSignal): Promise<{ vm: VmRecord; target: SshTarget }> {
     const vm = this.find(ref);
     return this.locks.run(vm.id, async () => {
       const current = await this.reconcile(this.find(vm.id));
@@ -613,7 +611,7 @@ export class VmService {
   ): Promise<{ name: string; root: string; base: string; files: number; branch?: string }> {
     const { runner } = this.deps;
     const repo = await inspectRepo(req.path, runner);
-    const { vm, target } = await this.forGuest(ref, ctx.signal);
+    const { vm, target } = await this.connect(ref, ctx.signal);
     return this.workspaceLocks.run(vm.id, async () => {
       ctx.progress('workspace', `copying ${repo.root} into ${GUEST_REPO}`);
       const { base, files } = await importRepo({
@@ -639,7 +637,7 @@ export class VmService {
     req: { out: string; nameOnly: boolean },
     ctx: OpContext,
   ): Promise<{ name: string; bytes: number }> {
-    const { vm, target } = await this.forGuest(ref, ctx.signal);
+    const { vm, target } = await this.connect(ref, ctx.signal);
     return this.workspaceLocks.run(vm.id, async () => {
       const { bytes } = await exportRepo({
         target,
@@ -661,7 +659,7 @@ export class VmService {
     args: { name?: string; command?: readonly string[]; text?: string; enter?: boolean },
     signal: AbortSignal,
   ): Promise<SessionInfo[]> {
-    const { vm, target } = await this.forGuest(ref, signal);
+    const { vm, target } = await this.connect(ref, signal);
     const name = args.name ?? '';
     const extra =
       op === 'start'
@@ -693,21 +691,6 @@ export class VmService {
       keyFile: key.privateKey,
       controlPath: join(this.deps.layout.runtimeDir, 'ssh', vm.id),
     };
-  }
-
-  /** Connection details for `vm ssh` / `vm run`; the master is (re)started if it died. */
-  async connect(ref: string, signal: AbortSignal): Promise<{ vm: VmRecord; target: SshTarget }> {
-    const vm = await this.refresh(this.find(ref));
-    if (!(await this.vmAlive(vm)))
-      throw new BangerError(ErrorCode.Conflict, `vm "${vm.name}" is not running`, {
-        hint: `banger vm start ${vm.name}`,
-      });
-    const target = await this.sshTarget(vm);
-    await ensureMaster(target, join(vm.dir, 'ssh.log'), this.deps.runner, signal).catch(
-      (err: unknown) =>
-        this.deps.log.warn({ vm: vm.name, err: errorMessage(err) }, 'ssh master not available'),
-    );
-    return { vm, target };
   }
 
   async stats(ref: string): Promise<VmStats> {

@@ -1,0 +1,36 @@
+import { execa } from 'execa';
+import { benchGolden } from './golden.js';
+import { CLI, makeSandbox, type Sandbox } from './sandbox.js';
+
+/**
+ * A benchmark's private banger: a sandbox whose default image is the golden one (built, or
+ * from BANGER_BENCH_GOLDEN), and a `cli` that throws with stderr when a command fails.
+ */
+export async function benchSandbox(): Promise<{
+  sb: Sandbox;
+  golden: Awaited<ReturnType<typeof benchGolden>>;
+  cli: (args: string[]) => Promise<{ stdout: string; stderr: string }>;
+}> {
+  const golden = await benchGolden();
+  const sb = await makeSandbox();
+  const cli = async (args: string[]) => {
+    const r = await execa(process.execPath, [CLI, ...args], {
+      env: sb.env,
+      extendEnv: false,
+      reject: false,
+      timeout: 900_000,
+    });
+    if (r.exitCode !== 0)
+      throw new Error(`banger ${args.join(' ')} exited ${r.exitCode}:\n${String(r.stderr)}`);
+    return { stdout: String(r.stdout), stderr: String(r.stderr) };
+  };
+  await cli([
+    ...['image', 'register', 'debian-bookworm', '--rootfs', golden.rootfs],
+    ...['--kernel', golden.kernel, '--initrd', golden.initrd],
+  ]);
+  return { sb, golden, cli };
+}
+
+export const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const seconds = (t0: number): number => (performance.now() - t0) / 1000;
