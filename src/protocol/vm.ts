@@ -201,8 +201,19 @@ export const vmWorkspacePrepare = defineMethod({
   params: z.strictObject({
     ref,
     path: absolutePath,
-    branch: z.string().min(1).max(255).optional(),
-    from: z.string().min(1).max(255).optional(),
+    // Both become git arguments in the guest: nothing git could read as an option.
+    branch: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^-\s]\S*$/, 'not a branch name')
+      .optional(),
+    from: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^-\s]\S*$/, 'not a revision')
+      .optional(),
   }),
   result: z.object({
     name: z.string(),
