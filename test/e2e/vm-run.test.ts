@@ -68,7 +68,7 @@ describe('banger vm run', () => {
       input: 'exit 4\n',
       timeoutMs: 180_000,
     });
-    assert.equal(gone.exitCode, 4);
+    assert.equal(gone.exitCode, 4, err(gone));
     assert.doesNotMatch(err(gone), /still running/);
     await assertNoVmLeft(sb);
   });

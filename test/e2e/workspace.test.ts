@@ -172,10 +172,10 @@ describe('workspaces', () => {
   });
 
   test('a stop issued while an import runs completes without waiting for it', async () => {
-    // 400 MiB of incompressible data makes the copy take many seconds under emulation.
+    // 200 MiB of incompressible data makes the copy take many seconds under emulation.
     const big = join(repo, 'big.bin');
     const file = await open(big, 'w');
-    for (let i = 0; i < 100; i++) await file.write(randomBytes(4 * 2 ** 20));
+    for (let i = 0; i < 50; i++) await file.write(randomBytes(4 * 2 ** 20));
     await file.close();
     const prepare = execa(process.execPath, [CLI, 'vm', 'workspace', 'prepare', 'ws', repo], {
       env: sb.env,

@@ -31,6 +31,9 @@ export async function makeSandbox(): Promise<Sandbox> {
     XDG_RUNTIME_DIR: join(dir, 'run'),
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     NO_COLOR: '1',
+    // Boots on a host busy with other tests are slow: no 90 s deadline turns that into a
+    // failure (the ssh-wait timeout test passes its own --ssh-wait-seconds).
+    BANGER_SSH_WAIT_SECONDS: '600',
     // c8 collects coverage from child processes through this variable.
     ...(process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {}),
   };
@@ -64,6 +67,21 @@ export async function makeSandbox(): Promise<Sandbox> {
       for (const pid of pids) killHard(pid);
       // VMs (daemonized qemu) and ssh masters outlive the daemon by design: kill them too.
       for (const pid of await sandboxProcesses(dir)) killHard(pid);
+      // BANGER_TEST_ARTIFACTS=DIR keeps the daemon log and VM consoles for a post-mortem.
+      const keep = process.env.BANGER_TEST_ARTIFACTS;
+      if (keep) {
+        const target = join(keep, dir.split('/').pop()!);
+        await mkdir(target, { recursive: true });
+        await execa(
+          'sh',
+          [
+            '-c',
+            'cp --parents state/banger/bangerd.log state/banger/vms/*/console.log state/banger/vms/*/ssh.log "$0" 2>/dev/null || true',
+            target,
+          ],
+          { cwd: dir, reject: false },
+        );
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };

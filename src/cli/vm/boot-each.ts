@@ -1,4 +1,5 @@
 import { forEachVm } from './each.js';
+import { sshWaitParam } from './spec-flags.js';
 
 /** `vm start` and `vm restart`: each VM's stages rendered, then "NAME running". */
 export async function bootEach(
@@ -14,9 +15,7 @@ export async function bootEach(
         verb === 'start' ? 'vm.start' : 'vm.restart',
         {
           ref,
-          ...(flags.sshWaitSeconds !== undefined
-            ? { sshWaitMs: Math.round(flags.sshWaitSeconds * 1000) }
-            : {}),
+          ...sshWaitParam(flags),
         },
         { onProgress: progress.onProgress },
       );

@@ -4,7 +4,7 @@ import { formatSpecLine, resolveVmDefaults } from '../../config/vm-defaults.js';
 import type { VmDetail } from '../../protocol/vm.js';
 import { hostFacts } from '../../system/host.js';
 import { withDaemon } from '../with-daemon.js';
-import type { CreateFlags } from './spec-flags.js';
+import { sshWaitParam, type CreateFlags } from './spec-flags.js';
 
 /**
  * `vm create` and `vm run`: the CLI resolves the size (flags, then config, then the host,
@@ -36,9 +36,7 @@ export async function createVm(
             ...(flags.name !== undefined ? { name: flags.name } : {}),
             ...(flags.image !== undefined ? { image: flags.image } : {}),
             ...(flags.nat ? { nat: true } : {}),
-            ...(flags.sshWaitSeconds !== undefined
-              ? { sshWaitMs: Math.round(flags.sshWaitSeconds * 1000) }
-              : {}),
+            ...sshWaitParam(flags),
           },
           { onProgress: progress.onProgress },
         );

@@ -23,6 +23,17 @@ export interface CreateFlags extends SpecFlags {
 }
 
 /**
+ * The ssh-wait deadline the daemon should use, in ms: the hidden --ssh-wait-seconds flag,
+ * else BANGER_SSH_WAIT_SECONDS (the test suite sets it: a boot on a host saturated by other
+ * tests is slow, and a test must not be a timing assertion), else the daemon's 90 s.
+ */
+export function sshWaitParam(flags: { sshWaitSeconds?: number }): { sshWaitMs?: number } {
+  const env = Number(process.env.BANGER_SSH_WAIT_SECONDS);
+  const seconds = flags.sshWaitSeconds ?? (Number.isFinite(env) && env > 0 ? env : undefined);
+  return seconds !== undefined ? { sshWaitMs: Math.round(seconds * 1000) } : {};
+}
+
+/**
  * How long to wait for the guest's sshd (default 90 s). Hidden: it exists so tests and slow
  * hosts can change the deadline, not as an everyday knob.
  */
