@@ -59,15 +59,14 @@ export interface VmSpec {
   diskBytes: number;
 }
 
+/** `2 vcpu · 1024 MiB · 8G disk`: a VM's size, as every command prints it. */
+export function formatSpec(spec: VmSpec): string {
+  return `${spec.vcpu} vcpu · ${spec.memoryMiB} MiB · ${formatSize(spec.diskBytes)} disk`;
+}
+
 /** `spec: 2 vcpu · 1024 MiB · 8G disk · qemu/tcg`, printed before a VM is created. */
 export function formatSpecLine(spec: VmSpec, vmmLabel?: string): string {
-  const parts = [
-    `${spec.vcpu} vcpu`,
-    `${spec.memoryMiB} MiB`,
-    `${formatSize(spec.diskBytes)} disk`,
-  ];
-  if (vmmLabel) parts.push(vmmLabel);
-  return `spec: ${parts.join(' · ')}`;
+  return `spec: ${formatSpec(spec)}${vmmLabel ? ` · ${vmmLabel}` : ''}`;
 }
 
 /** `vcpu 2 (builtin) · memory 3072 MiB (auto) · disk 8G (builtin)`, for `doctor`. */

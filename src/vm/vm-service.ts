@@ -131,11 +131,15 @@ export class VmService {
    * pid is alive and is our VMM process for this VM.
    */
   async vmAlive(vm: VmRecord): Promise<boolean> {
+    return (await this.liveHandles(vm)) !== undefined;
+  }
+
+  /** The handles of a VM that passes the liveness check, else undefined (one read, one check). */
+  private async liveHandles(vm: VmRecord): Promise<VmHandles | undefined> {
     const handles = this.handles.get(vm.id) ?? (await readHandles(vm.dir));
-    if (!handles) return false;
-    const alive = await this.driver(handles.driver).alive(handles, vm.id);
-    if (alive) this.handles.set(vm.id, handles);
-    return alive;
+    if (!handles || !(await this.driver(handles.driver).alive(handles, vm.id))) return undefined;
+    this.handles.set(vm.id, handles);
+    return handles;
   }
 
   /**
@@ -441,9 +445,8 @@ export class VmService {
     const vm = this.find(ref);
     return this.locks.run(vm.id, async () => {
       const current = this.find(vm.id);
-      const handles = this.handles.get(vm.id) ?? (await readHandles(vm.dir));
-      const wasRunning = await this.vmAlive(current);
-      if (wasRunning && handles) {
+      const handles = await this.liveHandles(current);
+      if (handles) {
         // The golden image has no ACPI power-button handler (logind is trimmed): ask over ssh.
         await sshRun(
           await this.sshTarget(current),
@@ -457,7 +460,7 @@ export class VmService {
       }
       await this.cleanupRuntime(current);
       this.deps.store.vms.setState(vm.id, 'stopped', null);
-      return { name: current.name, wasRunning };
+      return { name: current.name, wasRunning: handles !== undefined };
     });
   }
 
@@ -465,12 +468,11 @@ export class VmService {
     const vm = this.find(ref);
     return this.locks.run(vm.id, async () => {
       const current = this.find(vm.id);
-      const handles = this.handles.get(vm.id) ?? (await readHandles(vm.dir));
-      const wasRunning = await this.vmAlive(current);
-      if (wasRunning && handles) await this.driver(handles.driver).kill(handles);
+      const handles = await this.liveHandles(current);
+      if (handles) await this.driver(handles.driver).kill(handles);
       await this.cleanupRuntime(current);
       this.deps.store.vms.setState(vm.id, 'stopped', null);
-      return { name: current.name, wasRunning };
+      return { name: current.name, wasRunning: handles !== undefined };
     });
   }
 
@@ -491,8 +493,8 @@ export class VmService {
 
   /** Kills the VMM if it runs, removes the VM's directory, then its record. */
   private async destroy(vm: VmRecord): Promise<void> {
-    const handles = this.handles.get(vm.id) ?? (await readHandles(vm.dir));
-    if (handles && (await this.vmAlive(vm))) await this.driver(handles.driver).kill(handles);
+    const handles = await this.liveHandles(vm);
+    if (handles) await this.driver(handles.driver).kill(handles);
     await this.cleanupRuntime(vm);
     await rm(vm.dir, { recursive: true, force: true });
     this.deps.store.vms.delete(vm.id);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { formatSize } from '../../config/size.js';
+import { formatSpec } from '../../config/vm-defaults.js';
 import { examples } from '../output.js';
 import { addSpecFlags, type SpecFlags } from './spec-flags.js';
 
@@ -34,8 +34,6 @@ export function registerVmSet(vm: Command): void {
           ...(flags.diskSize !== undefined ? { diskBytes: flags.diskSize } : {}),
         }),
       );
-      process.stdout.write(
-        `${v.name}: ${v.vcpu} vcpu · ${v.memoryMiB} MiB · ${formatSize(v.diskBytes)} disk\n`,
-      );
+      process.stdout.write(`${v.name}: ${formatSpec(v)}\n`);
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatSize } from '../../config/size.js';
+import { formatSpec } from '../../config/vm-defaults.js';
 import { examples, formatAge, printJson } from '../output.js';
 
 export function registerVmShow(vm: Command): void {
@@ -17,7 +17,7 @@ export function registerVmShow(vm: Command): void {
         ['id', v.id],
         ['state', v.state],
         ['image', v.image],
-        ['spec', `${v.vcpu} vcpu · ${v.memoryMiB} MiB · ${formatSize(v.diskBytes)} disk`],
+        ['spec', formatSpec(v)],
         ['vmm', v.vmm],
         ['pid', v.pid?.toString()],
         [
