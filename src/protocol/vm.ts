@@ -220,6 +220,8 @@ export const vmWorkspacePrepare = defineMethod({
     root: z.string(),
     base: z.string(),
     files: z.number().int(),
+    /** How the files travelled: the VM's data port, or ssh when it has none. */
+    via: z.enum(['data port', 'ssh']),
     branch: z.string().optional(),
   }),
   onDisconnect: 'cancel',

@@ -60,3 +60,10 @@ test('parseHandles rejects wrong kinds of values field by field', () => {
   assert.equal(parseHandles(null), undefined);
   assert.equal(parseHandles([]), undefined);
 });
+
+test('the data socket is optional: VMs started before banger had it still parse', () => {
+  const withData = { ...handles, dataSocket: '/v/data.sock' };
+  assert.deepEqual(parseHandles(withData), withData);
+  assert.deepEqual(parseHandles({ ...handles, dataSocket: 7 }), handles);
+  assert.equal('dataSocket' in parseHandles(handles)!, false);
+});

@@ -57,5 +57,9 @@ export function parseHandles(value: unknown): VmHandles | undefined {
     !startedAt
   )
     return undefined;
-  return { driver, accel, pid, sshPort, controlSocket, consoleLog, startedAt };
+  const dataSocket = str('dataSocket');
+  return {
+    ...{ driver, accel, pid, sshPort, controlSocket, consoleLog, startedAt },
+    ...(dataSocket ? { dataSocket } : {}),
+  };
 }

@@ -506,6 +506,7 @@ export class VmService {
     await exitMaster(await this.sshTarget(vm), this.deps.runner).catch(() => undefined);
     const files = qemuFiles(vm.dir);
     await rm(files.qmpSocket, { force: true });
+    await rm(files.dataSocket, { force: true });
     await rm(files.pidFile, { force: true });
     await removeHandles(vm.dir);
   }
@@ -586,11 +587,15 @@ export class VmService {
    * then runs under the workspace lock, so lifecycle operations never queue behind a copy
    * and two prepares on one VM take turns.
    */
-  async connect(ref: string, signal: AbortSignal): Promise<{ vm: VmRecord; target: SshTarget }> {
+  async connect(
+    ref: string,
+    signal: AbortSignal,
+  ): Promise<{ vm: VmRecord; target: SshTarget; handles: VmHandles }> {
     const vm = this.find(ref);
     return this.locks.run(vm.id, async () => {
       const current = await this.reconcile(this.find(vm.id));
-      if (!(await this.vmAlive(current)))
+      const handles = await this.liveHandles(current);
+      if (!handles)
         throw new BangerError(ErrorCode.Conflict, `vm "${current.name}" is not running`, {
           hint: `banger vm start ${current.name}`,
         });
@@ -602,7 +607,7 @@ export class VmService {
             'ssh master not available',
           ),
       );
-      return { vm: current, target };
+      return { vm: current, target, handles };
     });
   }
 
@@ -610,25 +615,35 @@ export class VmService {
     ref: string,
     req: { path: string; branch?: string | undefined; from?: string | undefined },
     ctx: OpContext,
-  ): Promise<{ name: string; root: string; base: string; files: number; branch?: string }> {
+  ): Promise<{
+    name: string;
+    root: string;
+    base: string;
+    files: number;
+    via: 'data port' | 'ssh';
+    branch?: string;
+  }> {
     const { runner } = this.deps;
     const repo = await inspectRepo(req.path, runner);
-    const { vm, target } = await this.connect(ref, ctx.signal);
+    const { vm, target, handles } = await this.connect(ref, ctx.signal);
     return this.workspaceLocks.run(vm.id, async () => {
       ctx.progress('workspace', `copying ${repo.root} into ${GUEST_REPO}`);
-      const { base, files } = await importRepo({
+      const { base, files, via } = await importRepo({
         repo,
         target,
+        dataSocket: handles.dataSocket,
         branch: req.branch,
         from: req.from,
         runner,
         signal: ctx.signal,
       });
+      this.deps.log.info({ vm: vm.name, files, via }, 'workspace imported');
       return {
         name: vm.name,
         root: repo.root,
         base,
         files,
+        via,
         ...(req.branch ? { branch: req.branch } : {}),
       };
     });

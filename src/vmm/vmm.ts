@@ -27,6 +27,12 @@ export interface UserNetwork {
   nat: boolean;
 }
 
+/**
+ * The name a guest finds its data port by (/sys/class/virtio-ports/vportNpM/name): the
+ * byte stream whose host end is VmHandles.dataSocket.
+ */
+export const DATA_PORT_NAME = 'banger.data';
+
 /** What is true of a VM while its VMM runs; persisted in handles.json, never in SQLite. */
 export interface VmHandles {
   driver: VmmDriver;
@@ -37,6 +43,12 @@ export interface VmHandles {
   consoleLog: string;
   sshPort: number;
   startedAt: string;
+  /**
+   * The host end of the guest's data port (a Unix socket): a byte stream that bypasses
+   * the emulated network, for bulk copies such as workspace imports. Absent when the
+   * driver has none (or the VM was started before banger had it): copies then go over ssh.
+   */
+  dataSocket?: string | undefined;
 }
 
 export interface HostStats {

@@ -64,6 +64,7 @@ describe('workspaces', () => {
       'git log --oneline | wc -l',
       'git status --porcelain=v1',
       'echo guest edit >> run.sh',
+      'echo forced > forced.log && git add -f forced.log',
       'echo committed > "committed file.txt" && git add "committed file.txt" && git commit -qm guest',
       'rm "link to run"',
       'head -c 2048 /dev/urandom > "sub dir/new blob.bin"',
@@ -80,6 +81,7 @@ describe('workspaces', () => {
       '?? "untracked on host.txt"',
     ]);
     assert.match(err(r), /\] workspace: copying .*fixture repo into \/root\/repo/);
+    assert.match(err(r), /fixture repo → ws:\/root\/repo \(7 files over the data port, base /);
   });
 
   test('export: a patch git apply takes on a fresh clone, reproducing the guest tree; the guest repo untouched', async () => {
@@ -88,6 +90,7 @@ describe('workspaces', () => {
     assert.deepEqual(names.split('\n').sort(), [
       'committed file.txt',
       'file with spaces.txt',
+      'forced.log',
       'guest new.txt',
       'link to run',
       'run.sh',
@@ -153,6 +156,50 @@ describe('workspaces', () => {
     assert.ok(names.split('\n').includes('untracked on host.txt'), names);
   });
 
+  test('a guest without the data port driver gets the copy over ssh, the same repo', async () => {
+    const hide = [
+      'set -e',
+      'ko=$(modinfo -n virtio_console)',
+      'rmmod virtio_console',
+      'mv "$ko" /root/virtio_console.ko.hidden',
+      'echo "$ko" > /root/virtio_console.path',
+    ].join('\n');
+    ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', hide]));
+    try {
+      const r = ok(await sb.cli(['vm', 'workspace', 'prepare', 'ws', repo]));
+      assert.match(err(r), /\(\d+ files over ssh, base /);
+      const status = out(
+        ok(
+          await sb.cli([
+            'vm',
+            'ssh',
+            'ws',
+            '--',
+            'sh',
+            '-c',
+            'cd /root/repo && git status --porcelain=v1',
+          ]),
+        ),
+      );
+      assert.deepEqual(status.split('\n').sort(), [
+        ' M "file with spaces.txt"',
+        '?? "untracked on host.txt"',
+      ]);
+    } finally {
+      ok(
+        await sb.cli([
+          'vm',
+          'ssh',
+          'ws',
+          '--',
+          'sh',
+          '-c',
+          'mv /root/virtio_console.ko.hidden "$(cat /root/virtio_console.path)"',
+        ]),
+      );
+    }
+  });
+
   test('bad paths: not a directory, not a repository; export without a workspace', async () => {
     const plain = join(sb.dir, 'not a repo');
     await mkdir(plain);
@@ -172,10 +219,11 @@ describe('workspaces', () => {
   });
 
   test('a stop issued while an import runs completes without waiting for it', async () => {
-    // 200 MiB of incompressible data makes the copy take many seconds under emulation.
+    // 400 MiB of incompressible data (800 with .git) makes the copy take many seconds under
+    // emulation, even over the data port.
     const big = join(repo, 'big.bin');
     const file = await open(big, 'w');
-    for (let i = 0; i < 50; i++) await file.write(randomBytes(4 * 2 ** 20));
+    for (let i = 0; i < 100; i++) await file.write(randomBytes(4 * 2 ** 20));
     await file.close();
     const prepare = execa(process.execPath, [CLI, 'vm', 'workspace', 'prepare', 'ws', repo], {
       env: sb.env,

@@ -44,11 +44,23 @@ test('qemu args: the system disk is the first virtio disk (vda), the work disk t
     `id=system,file=${spec.systemDisk.path},format=qcow2,if=none,discard=unmap`,
     `id=work,file=${spec.workDisk},format=raw,if=none,discard=unmap`,
   ]);
-  assert.deepEqual(values(args, '-device'), [
+  assert.deepEqual(values(args, '-device').slice(0, 3), [
     'virtio-blk-device,drive=system',
     'virtio-blk-device,drive=work',
     'virtio-net-device,netdev=net0',
   ]);
+});
+
+test('qemu args: a virtio-serial data port named banger.data, its host end a socket in the VM dir', () => {
+  const args = qemuArgs(spec, 'tcg');
+  assert.deepEqual(values(args, '-device').slice(3), [
+    'virtio-serial-device,max_ports=2',
+    'virtserialport,chardev=data,name=banger.data',
+  ]);
+  assert.deepEqual(values(args, '-chardev'), [
+    `socket,id=data,path=${spec.dir}/data.sock,server=on,wait=off`,
+  ]);
+  assert.throws(() => qemuArgs({ ...spec, dir: '/a,b' }, 'tcg'), /comma/);
 });
 
 test('qemu args: TCG gets multi-threading and a small translation cache; KVM the host CPU', () => {

@@ -58,6 +58,7 @@ export class QemuVmm implements Vmm {
       consoleLog: files.consoleLog,
       sshPort: spec.network.sshPort,
       startedAt: new Date().toISOString(),
+      dataSocket: files.dataSocket,
     };
   }
 

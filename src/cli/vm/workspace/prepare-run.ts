@@ -20,6 +20,6 @@ export async function prepareWorkspace(
     label,
   );
   process.stderr.write(
-    `${r.root} → ${r.name}:/root/repo (${r.files} files${r.branch ? `, branch ${r.branch}` : ''}, base ${r.base.slice(0, 12)})\n`,
+    `${r.root} → ${r.name}:/root/repo (${r.files} files over ${r.via === 'ssh' ? 'ssh' : 'the data port'}${r.branch ? `, branch ${r.branch}` : ''}, base ${r.base.slice(0, 12)})\n`,
   );
 }
