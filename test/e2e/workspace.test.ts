@@ -50,6 +50,9 @@ async function fixtureRepo(dir: string): Promise<string> {
 describe('workspaces', () => {
   let sb: Sandbox;
   let repo: string;
+  /** A shell script run in the "ws" VM; its stdout (the command must succeed). */
+  const guest = async (script: string) =>
+    out(ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', script])));
   before(async () => {
     sb = await vmSandbox();
     repo = await fixtureRepo(sb.dir);
@@ -85,7 +88,7 @@ describe('workspaces', () => {
   });
 
   test('export: a patch git apply takes on a fresh clone, reproducing the guest tree; the guest repo untouched', async () => {
-    const before = out(ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', REPO_STATE])));
+    const before = await guest(REPO_STATE);
     const names = out(ok(await sb.cli(['vm', 'workspace', 'export', 'ws', '--name-only'])));
     assert.deepEqual(names.split('\n').sort(), [
       'committed file.txt',
@@ -101,16 +104,14 @@ describe('workspaces', () => {
     ok(await sb.cli(['vm', 'workspace', 'export', 'ws', '--out', patch]));
     const stdoutPatch = await sb.cli(['vm', 'workspace', 'export', 'ws']);
     assert.equal(String(stdoutPatch.stdout), (await readFile(patch, 'utf8')).trimEnd());
-    assert.equal(out(ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', REPO_STATE]))), before);
+    assert.equal(await guest(REPO_STATE), before);
 
     const clone = join(sb.dir, 'clone');
     await execa('git', ['clone', '-q', repo, clone]);
     await execa('git', ['apply', '--check', patch], { cwd: clone });
     await execa('git', ['apply', patch], { cwd: clone });
     const hostTree = (await execa('sh', ['-c', TREE_SUM], { cwd: clone })).stdout;
-    const guestTree = out(
-      ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', `cd /root/repo && ${TREE_SUM}`])),
-    );
+    const guestTree = await guest(`cd /root/repo && ${TREE_SUM}`);
     // The guest's ignored guest.log stays behind, as .gitignore says.
     assert.equal(
       hostTree,
@@ -137,18 +138,8 @@ describe('workspaces', () => {
       ]),
     );
     assert.match(err(r), new RegExp(`branch fix, base ${first.slice(0, 12)}`));
-    const state = out(
-      ok(
-        await sb.cli([
-          'vm',
-          'ssh',
-          'ws',
-          '--',
-          'sh',
-          '-c',
-          'cd /root/repo && git branch --show-current && git rev-parse HEAD && cat .git/banger-base',
-        ]),
-      ),
+    const state = await guest(
+      'cd /root/repo && git branch --show-current && git rev-parse HEAD && cat .git/banger-base',
     );
     assert.deepEqual(state.split('\n'), ['fix', first, first]);
     // The host's untracked file came along again, and is part of what the export shows.
@@ -164,39 +155,17 @@ describe('workspaces', () => {
       'mv "$ko" /root/virtio_console.ko.hidden',
       'echo "$ko" > /root/virtio_console.path',
     ].join('\n');
-    ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'sh', '-c', hide]));
+    await guest(hide);
     try {
       const r = ok(await sb.cli(['vm', 'workspace', 'prepare', 'ws', repo]));
       assert.match(err(r), /\(\d+ files over ssh, base /);
-      const status = out(
-        ok(
-          await sb.cli([
-            'vm',
-            'ssh',
-            'ws',
-            '--',
-            'sh',
-            '-c',
-            'cd /root/repo && git status --porcelain=v1',
-          ]),
-        ),
-      );
+      const status = await guest('cd /root/repo && git status --porcelain=v1');
       assert.deepEqual(status.split('\n').sort(), [
         ' M "file with spaces.txt"',
         '?? "untracked on host.txt"',
       ]);
     } finally {
-      ok(
-        await sb.cli([
-          'vm',
-          'ssh',
-          'ws',
-          '--',
-          'sh',
-          '-c',
-          'mv /root/virtio_console.ko.hidden "$(cat /root/virtio_console.path)"',
-        ]),
-      );
+      await guest('mv /root/virtio_console.ko.hidden "$(cat /root/virtio_console.path)"');
     }
   });
 
