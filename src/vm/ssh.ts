@@ -65,6 +65,11 @@ export function sshOptions(t: SshTarget, controlMaster: 'no' | 'yes' = 'no'): st
     'UserKnownHostsFile=/dev/null',
     '-o',
     'LogLevel=ERROR',
+    // The default first choice, sntrup761x25519, has the guest's sshd do post-quantum
+    // maths under emulation: curve25519 first saves ~0.1 s per login (10 interleaved
+    // logins, medians 1.08 vs 0.98 s); the rest of the defaults stay as fallbacks.
+    '-o',
+    'KexAlgorithms=^curve25519-sha256',
     '-o',
     'ConnectTimeout=15',
     '-o',
