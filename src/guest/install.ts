@@ -35,6 +35,7 @@ export const GUEST_FILES: readonly { asset: string; path: string; mode: number }
     mode: 0o644,
   },
   { asset: 'fstab', path: 'etc/fstab', mode: 0o644 },
+  { asset: 'modprobe-banger.conf', path: 'etc/modprobe.d/banger.conf', mode: 0o644 },
 ];
 const ENABLED = ['banger-network.service', 'banger-first-boot.service', 'banger-workdisk.service'];
 export const FIRST_BOOT_MARKER = 'var/lib/banger/first-boot-pending';

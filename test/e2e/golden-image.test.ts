@@ -86,7 +86,7 @@ describe('banger image build (golden debian-bookworm)', () => {
 
     test('boots to a running system with sshd configured as banger requires', async () => {
       const r = await vm.ssh(
-        'hostname; systemctl is-system-running; findmnt -n -o SOURCE /root; sshd -T | grep -E "^(permitrootlogin|passwordauthentication|strictmodes|authorizedkeysfile) "; passwd -S root | cut -d" " -f2; ls /etc/ssh/ssh_host_*_key',
+        'hostname; systemctl is-system-running; findmnt -n -o SOURCE /root; sshd -T | grep -E "^(permitrootlogin|passwordauthentication|strictmodes|authorizedkeysfile) "; passwd -S root | cut -d" " -f2; ls /etc/ssh/ssh_host_*_key; grep -c -E "^(autofs4|ip_tables|qemu_fw_cfg) " /proc/modules || true; modprobe ip_tables && grep -c "^ip_tables " /proc/modules',
       );
       assert.equal(r.exitCode, 0, r.stderr);
       assert.deepEqual(r.stdout.trim().split('\n'), [
@@ -99,6 +99,10 @@ describe('banger image build (golden debian-bookworm)', () => {
         'authorizedkeysfile /root/.ssh/authorized_keys',
         'L',
         '/etc/ssh/ssh_host_ed25519_key',
+        // systemd's start-up module loads are deny-listed (modprobe-banger.conf), but an
+        // explicit modprobe still loads the module
+        '0',
+        '1',
       ]);
     });
 
