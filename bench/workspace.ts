@@ -3,7 +3,7 @@
 // alternating in one run (goal: ≥ 0.9). Then `vm workspace export` of a 1,000-file change.
 // The golden image is built in a sandbox first unless BANGER_BENCH_GOLDEN names a directory
 // with rootfs.ext4, vmlinux and initrd.img. Every XDG path points into a temp dir.
-// Run: npx tsx bench/workspace.ts   (BENCH_RUNS=2, BENCH_REPO_MB=200, BENCH_FILE_KB=1024:
+// Run: npx tsx bench/workspace.ts   (BENCH_RUNS=5, BENCH_REPO_MB=200, BENCH_FILE_KB=1024:
 // the size of each file; 16 makes the same 200 MiB 12,800 files in 100 directories)
 import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { sshDestination, sshOptions } from '../src/vm/ssh.js';
 import { benchSandbox, median, seconds } from '../test/helpers/bench.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const REPO_MB = Number(process.env.BENCH_REPO_MB ?? 200);
 const FILE_KB = Number(process.env.BENCH_FILE_KB ?? 1024);
 const { sb, cli } = await benchSandbox();
