@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { execa } from 'execa';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CLI, makeSandbox, waitFor } from '../helpers/sandbox.js';
+import { makeSandbox, waitFor } from '../helpers/sandbox.js';
 
 /** Processes (other than bangerd) whose environment points into the sandbox. */
 async function sandboxProcesses(dir: string): Promise<string[]> {
@@ -30,20 +29,14 @@ const mountsUnder = async (dir: string) =>
 test('cancelling image build mid-way leaves no process, mount or file behind', async () => {
   const sb = await makeSandbox();
   try {
-    const build = execa(process.execPath, [CLI, 'image', 'build'], {
-      env: sb.env,
-      extendEnv: false,
-      reject: false,
-    });
-    let stderr = '';
-    build.stderr?.on('data', (d: Buffer) => (stderr += String(d)));
+    const { child: build, stderr } = sb.spawn(['image', 'build']);
     // Wait for the worst moment: mmdebstrap's chroot has proc/sys/dev mounted.
     await waitFor(
       'mmdebstrap to mount inside its chroot',
       async () => (await mountsUnder(sb.dir)).length > 0,
       15 * 60_000,
     );
-    assert.match(stderr, /bootstrap: mmdebstrap/);
+    assert.match(stderr(), /bootstrap: mmdebstrap/);
     build.kill('SIGINT');
     const result = await build;
     assert.notEqual(result.exitCode, 0);

@@ -21,6 +21,9 @@ describe('vm session', () => {
     JSON.parse(out(ok(await sb.cli(['vm', 'session', 'ls', 'box', '--json'])))) as Session[];
   const logs = async (name: string) =>
     out(ok(await sb.cli(['vm', 'session', 'logs', 'box', name])));
+  /** `vm session start box NAME -- COMMAND…`, which must succeed. */
+  const start = async (name: string, ...command: string[]) =>
+    ok(await sb.cli(['vm', 'session', 'start', 'box', name, '--', ...command]));
   before(async () => {
     sb = await vmSandbox();
     ok(await sb.cli(['vm', 'create', '--name', 'box'], BOOT));
@@ -29,9 +32,7 @@ describe('vm session', () => {
 
   test('start → logs → send input it echoes → it exits → show reports the exit code', async () => {
     const script = 'echo ready; read line; echo "got: $line"; exit 3';
-    const started = ok(
-      await sb.cli(['vm', 'session', 'start', 'box', 'echoer', '--', 'sh', '-c', script]),
-    );
+    const started = await start('echoer', 'sh', '-c', script);
     assert.match(out(started), /echoer started in box/);
     await waitFor('the first output', async () => (await logs('echoer')).includes('ready'), 30_000);
     assert.deepEqual(
@@ -55,19 +56,7 @@ describe('vm session', () => {
   });
 
   test('logs -f follows until the session exits', async () => {
-    ok(
-      await sb.cli([
-        'vm',
-        'session',
-        'start',
-        'box',
-        'ticker',
-        '--',
-        'sh',
-        '-c',
-        'for i in 1 2 3; do echo tick $i; sleep 1; done',
-      ]),
-    );
+    await start('ticker', 'sh', '-c', 'for i in 1 2 3; do echo tick $i; sleep 1; done');
     const followed = ok(
       await sb.cli(['vm', 'session', 'logs', '-f', 'box', 'ticker'], { timeoutMs: 60_000 }),
     );
@@ -76,29 +65,17 @@ describe('vm session', () => {
   });
 
   test('stop interrupts (exit 130); a process that ignores it is terminated; kill', async () => {
-    ok(await sb.cli(['vm', 'session', 'start', 'box', 'sleeper', '--', 'sleep', '1000']));
+    await start('sleeper', 'sleep', '1000');
     assert.equal(
       out(ok(await sb.cli(['vm', 'session', 'stop', 'box', 'sleeper']))),
       'sleeper stopped (exit 130)',
     );
-    ok(
-      await sb.cli([
-        'vm',
-        'session',
-        'start',
-        'box',
-        'stubborn',
-        '--',
-        'sh',
-        '-c',
-        'trap "" INT; sleep 1000',
-      ]),
-    );
+    await start('stubborn', 'sh', '-c', 'trap "" INT; sleep 1000');
     assert.equal(
       out(ok(await sb.cli(['vm', 'session', 'stop', 'box', 'stubborn'], { timeoutMs: 90_000 }))),
       'stubborn stopped (exit 143)',
     );
-    ok(await sb.cli(['vm', 'session', 'start', 'box', 'victim', '--', 'sleep', '1000']));
+    await start('victim', 'sleep', '1000');
     assert.equal(
       out(ok(await sb.cli(['vm', 'session', 'kill', 'box', 'victim']))),
       'victim killed (exit 137)',
@@ -106,19 +83,7 @@ describe('vm session', () => {
   });
 
   test('a session survives a kill -9 of the daemon', async () => {
-    ok(
-      await sb.cli([
-        'vm',
-        'session',
-        'start',
-        'box',
-        'durable',
-        '--',
-        'sh',
-        '-c',
-        'while true; do date +%s; sleep 1; done',
-      ]),
-    );
+    await start('durable', 'sh', '-c', 'while true; do date +%s; sleep 1; done');
     const daemon = await sb.daemonPid();
     assert.ok(daemon);
     killHard(daemon);
@@ -151,7 +116,7 @@ describe('vm session', () => {
     const taken = await sb.cli(['vm', 'session', 'start', 'box', 'durable', '--', 'true']);
     assert.equal(taken.exitCode, 1);
     assert.match(err(taken), /session "durable" is running already/);
-    ok(await sb.cli(['vm', 'session', 'start', 'box', 'echoer', '--', 'echo', 'again']));
+    await start('echoer', 'echo', 'again');
     ok(await sb.cli(['vm', 'rm', 'box']));
     await assertNoVmLeft(sb);
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { execa } from 'execa';
-import { CLI, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
 // `banger vm run` on real VMs (QEMU microvm, TCG here), through the real CLI.
@@ -100,22 +99,20 @@ describe('banger vm run', () => {
   });
 
   test('Ctrl-C while it boots: the error as-is, no hint, and the VM is removed', async () => {
-    const child = execa(
-      process.execPath,
-      [CLI, 'vm', 'run', '--rm', '--name', 'interrupted', '--', 'true'],
-      {
-        env: sb.env,
-        extendEnv: false,
-        reject: false,
-      },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor('the boot stage', () => stderr.includes('] boot: '), 120_000);
+    const { child, stderr } = sb.spawn([
+      'vm',
+      'run',
+      '--rm',
+      '--name',
+      'interrupted',
+      '--',
+      'true',
+    ]);
+    await waitFor('the boot stage', () => stderr().includes('] boot: '), 120_000);
     child.kill('SIGINT');
     const r = await child;
     assert.notEqual(r.exitCode, 0);
-    assert.doesNotMatch(stderr, /likely suspect/);
+    assert.doesNotMatch(stderr(), /likely suspect/);
     await waitFor(
       'the interrupted create to be undone',
       async () => {

@@ -4,7 +4,7 @@ import { chmod, mkdir, open, readFile, symlink, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { CLI, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { err, ok, out, vmSandbox } from '../helpers/vm.js';
 
 const BOOT = { timeoutMs: 180_000 };
@@ -194,19 +194,13 @@ describe('workspaces', () => {
     const file = await open(big, 'w');
     for (let i = 0; i < 100; i++) await file.write(randomBytes(4 * 2 ** 20));
     await file.close();
-    const prepare = execa(process.execPath, [CLI, 'vm', 'workspace', 'prepare', 'ws', repo], {
-      env: sb.env,
-      extendEnv: false,
-      reject: false,
-    });
-    let stderr = '';
-    prepare.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor('the import to start', () => stderr.includes('] workspace: copying'), 60_000);
+    const { child: prepare, stderr } = sb.spawn(['vm', 'workspace', 'prepare', 'ws', repo]);
+    await waitFor('the import to start', () => stderr().includes('] workspace: copying'), 60_000);
     ok(await sb.cli(['vm', 'stop', 'ws'], BOOT));
     // Had stop waited for the workspace, the import would have completed; it was cut instead.
     const r = await prepare;
-    assert.equal(r.exitCode, 1, `the import finished before the stop: ${stderr}`);
-    assert.match(stderr, /copying the repository into the guest failed/);
+    assert.equal(r.exitCode, 1, `the import finished before the stop: ${stderr()}`);
+    assert.match(stderr(), /copying the repository into the guest failed/);
     assert.match(out(ok(await sb.cli(['vm', 'ls']))), /^ws\s+stopped\s/m);
     ok(await sb.cli(['vm', 'rm', 'ws']));
   });

@@ -1,4 +1,4 @@
-import { execa, type Result } from 'execa';
+import { execa, type Result, type ResultPromise } from 'execa';
 import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export interface Sandbox {
   env: Record<string, string>;
   layout: Layout;
   cli(args: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  /** The CLI in the background, for tests that act while it runs; stderr() is what it said so far. */
+  spawn(args: readonly string[]): { child: ResultPromise; stderr: () => string };
   daemonPid(): Promise<number | undefined>;
   dispose(): Promise<void>;
 }
@@ -56,6 +58,16 @@ export async function makeSandbox(): Promise<Sandbox> {
         input: options.input ?? '',
         timeout: options.timeoutMs ?? 60_000,
       }),
+    spawn: (args) => {
+      const child = execa(process.execPath, [CLI, ...args], {
+        env,
+        extendEnv: false,
+        reject: false,
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += String(d)));
+      return { child, stderr: () => stderr };
+    },
     daemonPid,
     async dispose() {
       // SIGTERM first so a daemon shuts down cleanly (and writes its coverage), then make sure.
