@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sshDestination, sshOptions } from '../src/vm/ssh.js';
+import { sshDestination, sshOptions } from '../src/ssh/options.js';
 import { benchSandbox, median, seconds } from '../test/helpers/bench.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);

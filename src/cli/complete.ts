@@ -141,9 +141,7 @@ async function fetchNames(kinds: Set<Kind>, sessionVm?: string): Promise<Map<Kin
       if (kinds.has('session') && sessionVm)
         names.set(
           'session',
-          (await client.call('vm.session', { ref: sessionVm, op: 'list' })).sessions.map(
-            (x) => x.name,
-          ),
+          (await client.call('vm.session.list', { ref: sessionVm })).sessions.map((x) => x.name),
         );
     } finally {
       client.close();

@@ -16,6 +16,10 @@ export const FileName = {
   imagesDir: 'images',
   kernelsDir: 'kernels',
   sshDir: 'ssh',
+  /** In sshDir: banger's private key (the public one is this plus .pub). */
+  sshKey: 'id_ed25519',
+  /** In the runtime dir: one ssh control socket per running VM. */
+  sshControlDir: 'ssh',
 } as const;
 
 export interface Layout {
@@ -67,6 +71,36 @@ export function resolveLayout(env: Env = process.env): Layout {
     socket: join(runtimeDir, FileName.socket),
     pidFile: join(runtimeDir, FileName.pid),
   };
+}
+
+/**
+ * The files in one VM's directory (`vms/<id>/`). The VMM driver, the disks, the ssh master
+ * and reconcile all take their names from here; docs/internals.md lists each one.
+ */
+export const VmFileName = {
+  systemDisk: 'system.qcow2',
+  workDisk: 'work.ext4',
+  consoleLog: 'console.log',
+  handles: 'handles.json',
+  sshLog: 'ssh.log',
+  /** QEMU's: its pid (-pidfile), its QMP control socket, the host end of the data port. */
+  pidFile: 'qemu.pid',
+  qmpSocket: 'qmp.sock',
+  dataSocket: 'data.sock',
+} as const;
+
+export type VmFiles = { -readonly [K in keyof typeof VmFileName]: string };
+
+export function vmFiles(vmDir: string): VmFiles {
+  const out = {} as VmFiles;
+  for (const [key, name] of Object.entries(VmFileName))
+    out[key as keyof VmFiles] = join(vmDir, name);
+  return out;
+}
+
+/** A VM's ssh control socket (the master connection), kept short for sun_path. */
+export function sshControlPath(layout: Pick<Layout, 'runtimeDir'>, vmId: string): string {
+  return join(layout.runtimeDir, FileName.sshControlDir, vmId);
 }
 
 /** sun_path is 108 bytes on Linux, including the terminating NUL. */

@@ -7,10 +7,10 @@ import { Store } from '../store/store.js';
 import { detectKvm, hostTscKhz } from '../system/host.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import { which } from '../system/which.js';
-import { selectVmm, type VmmChoice, type VmmDriver } from '../vmm/select.js';
-import { effectiveChoice, vmmFor } from '../vmm/drivers.js';
-import type { Vmm } from '../vmm/vmm.js';
-import { VmService } from '../vm/vm-service.js';
+import { selectVmm, type VmmChoice } from '../vmm/select.js';
+import { effectiveChoice, vmmRegistry } from '../vmm/registry.js';
+import { vmContext } from '../vm/context.js';
+import { reconcileAll } from '../vm/reconcile.js';
 import { DaemonLock } from './daemon-lock.js';
 import { idleCollector } from './idle-gc.js';
 import { buildRoutes } from './routes.js';
@@ -98,28 +98,23 @@ export class Daemon {
       catalogSources: config.catalog.kernels,
     });
     const images = new ImageService({ layout, store, config, runner: realRunner, log }, kernels);
-    const drivers = new Map<VmmDriver, Vmm>();
-    const vms = new VmService({
+    const vms = vmContext({
       layout,
       store,
       runner: realRunner,
       log,
-      ensureImage: (name, ctx) => images.ensure(name, ctx),
+      vmms: vmmRegistry(vmm, {
+        runner: realRunner,
+        qemuBinary: config.vmm.qemuBinary,
+        tscKhz: await hostTscKhz(),
+      }),
+      ensureImage: (name, op) => images.ensure(name, op),
       defaultImage: config.defaultImageName,
       fileSync: config.fileSync,
-      vmm: {
-        driver: vmm.driver,
-        accel: vmm.accel,
-        forDriver: (driver) => {
-          let d = drivers.get(driver);
-          if (!d) drivers.set(driver, (d = vmmFor(driver, vmm, realRunner, config.vmm.qemuBinary)));
-          return d;
-        },
-      },
-      tscKhz: await hostTscKhz(),
+      qemuImg: config.vmm.qemuImgBinary,
     });
     // VMs outlive the daemon: find which are still running before answering anyone.
-    await vms.reconcileAll();
+    await reconcileAll(vms);
     this.rpc = new RpcServer(
       buildRoutes({
         layout,

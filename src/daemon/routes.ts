@@ -1,54 +1,16 @@
-import { join } from 'node:path';
-import type { z } from 'zod';
-import { daemonPing, daemonShutdown, daemonStatus } from '../protocol/daemon.js';
-import {
-  imageBuild,
-  imageDelete,
-  imageExport,
-  imageList,
-  imagePromote,
-  imagePull,
-  imageRegister,
-  imageShow,
-} from '../protocol/image.js';
-import {
-  kernelCatalog,
-  kernelDelete,
-  kernelImport,
-  kernelList,
-  kernelPull,
-  kernelShow,
-} from '../protocol/kernel.js';
-import type { ImageService } from '../image/image-service.js';
 import { imageSummary, kernelSummary } from '../image/image-records.js';
+import type { ImageService } from '../image/image-service.js';
 import type { KernelService } from '../kernel/kernel-service.js';
-import type { MethodSpec } from '../protocol/method.js';
-import {
-  vmCreate,
-  vmDelete,
-  vmKill,
-  vmList,
-  vmLogs,
-  vmNames,
-  vmRestart,
-  vmSet,
-  vmShow,
-  vmSsh,
-  vmStart,
-  vmStats,
-  vmSession,
-  vmStop,
-  vmWorkspaceExport,
-  vmWorkspacePrepare,
-} from '../protocol/vm.js';
-import type { VmService } from '../vm/vm-service.js';
-import { vmDetailOf, vmSummaryOf } from '../vm/vm-view.js';
-import { errorMessage } from '../errors.js';
+import { methods } from '../protocol/index.js';
 import type { Store } from '../store/store.js';
+import type { VmContext } from '../vm/context.js';
 import { VERSION } from '../version.js';
 import type { Layout } from '../config/layout.js';
+import { vmFiles } from '../config/layout.js';
 import type { VmmChoice } from '../vmm/select.js';
-import type { CallContext, Route } from './rpc-server.js';
+import { routesFrom, type Handlers } from './route-table.js';
+import type { Route } from './rpc-server.js';
+import { vmHandlers } from './vm-handlers.js';
 
 /** What the handlers may use: the daemon's services, never the daemon object itself. */
 export interface Services {
@@ -58,22 +20,20 @@ export interface Services {
   startedAt: Date;
   images: ImageService;
   kernels: KernelService;
-  vms: VmService;
+  vms: VmContext;
   requestShutdown(): void;
 }
 
-function route<P extends z.ZodType, R extends z.ZodType>(
-  spec: MethodSpec<string, P, R>,
-  handle: (params: z.output<P>, ctx: CallContext) => Promise<z.input<R>> | z.input<R>,
-): [string, Route] {
-  return [spec.name, { spec, handle: async (params, ctx) => handle(params as z.output<P>, ctx) }];
+export function buildRoutes(s: Services): Map<string, Route> {
+  return routesFrom(methods, handlers(s), s.vms);
 }
 
-export function buildRoutes(s: Services): Map<string, Route> {
+function handlers(s: Services): Handlers {
   const kernelName = (id: string) => s.store.kernels.findById(id)?.name;
-  return new Map([
-    route(daemonPing, () => ({ version: VERSION, pid: process.pid })),
-    route(daemonStatus, () => ({
+  return {
+    ...vmHandlers(s.vms),
+    'daemon.ping': () => ({ version: VERSION, pid: process.pid }),
+    'daemon.status': () => ({
       pid: process.pid,
       version: VERSION,
       startedAt: s.startedAt.toISOString(),
@@ -82,58 +42,16 @@ export function buildRoutes(s: Services): Map<string, Route> {
       stateDir: s.layout.stateDir,
       configFile: s.layout.configFile,
       vmm: s.vmm,
-    })),
-    route(daemonShutdown, () => {
+    }),
+    'daemon.shutdown': () => {
       // Reply first; the shutdown starts once the answer is on the wire.
       setTimeout(() => s.requestShutdown(), 10);
       return { pid: process.pid };
-    }),
-    route(vmList, async () => ({
-      // One VM that cannot be read is shown as broken; the listing itself never fails.
-      vms: await Promise.all(
-        s.store.vms.list().map(async (vm) => {
-          try {
-            return vmSummaryOf(await s.vms.view(vm));
-          } catch (err) {
-            return {
-              ...vmSummaryOf({ vm, image: vm.imageId, running: false, handles: undefined }),
-              state: 'broken' as const,
-              error: errorMessage(err),
-            };
-          }
-        }),
-      ),
-    })),
-    route(vmCreate, async (params, ctx) => vmDetailOf(await s.vms.create(params, ctx))),
-    route(vmStart, async ({ ref, sshWaitMs }, ctx) =>
-      vmDetailOf(await s.vms.start(ref, ctx, sshWaitMs)),
-    ),
-    route(vmRestart, async ({ ref, sshWaitMs }, ctx) =>
-      vmDetailOf(await s.vms.restart(ref, ctx, sshWaitMs)),
-    ),
-    route(vmStop, ({ ref }) => s.vms.stop(ref)),
-    route(vmKill, ({ ref }) => s.vms.kill(ref)),
-    route(vmDelete, ({ ref }) => s.vms.delete(ref)),
-    route(vmSet, async ({ ref, ...change }) => vmDetailOf(await s.vms.set(ref, change))),
-    route(vmShow, async ({ ref }) => vmDetailOf(await s.vms.view(s.vms.find(ref)))),
-    route(vmStats, ({ ref }) => s.vms.stats(ref)),
-    route(vmLogs, ({ ref }) => s.vms.consoleLog(ref)),
-    route(vmWorkspacePrepare, ({ ref, ...req }, ctx) => s.vms.prepareWorkspace(ref, req, ctx)),
-    route(vmWorkspaceExport, ({ ref, out, nameOnly }, ctx) =>
-      s.vms.exportWorkspace(ref, { out, nameOnly: nameOnly ?? false }, ctx),
-    ),
-    route(vmSession, async ({ ref, op, ...args }, ctx) => ({
-      sessions: await s.vms.session(ref, op, args, ctx.signal),
-    })),
-    route(vmSsh, async ({ ref }, ctx) => {
-      const { vm, target } = await s.vms.connect(ref, ctx.signal);
-      return { name: vm.name, ...target };
-    }),
-    route(vmNames, () => ({ names: s.store.vms.names() })),
-    route(imageList, () => ({
+    },
+    'image.list': () => ({
       images: s.store.images.list().map((i) => imageSummary(i, kernelName)),
-    })),
-    route(imageShow, ({ name }) => {
+    }),
+    'image.show': ({ name }) => {
       const image = s.images.get(name);
       const kernel = image.kernelId ? s.store.kernels.findById(image.kernelId) : undefined;
       return {
@@ -145,45 +63,31 @@ export function buildRoutes(s: Services): Map<string, Route> {
         ...(kernel?.initrdFile ? { initrdFile: kernel.initrdFile } : {}),
         usedBy: s.store.vms.usingImage(image.id),
       };
-    }),
-    route(imageBuild, async (params, ctx) =>
-      imageSummary(await s.images.build(params, ctx), kernelName),
-    ),
-    route(imageDelete, async ({ name }) => {
+    },
+    'image.build': async (params, call) =>
+      imageSummary(await s.images.build(params, call), kernelName),
+    'image.delete': async ({ name }) => {
       await s.images.delete(name);
       return { name };
-    }),
-    route(imageRegister, async (params) =>
-      imageSummary(await s.images.register(params), kernelName),
-    ),
-    route(imagePull, async (params, ctx) =>
-      imageSummary(await s.images.pull(params, ctx), kernelName),
-    ),
-    route(imageExport, ({ name, out }, ctx) => s.images.export(name, out, ctx)),
-    route(imagePromote, async ({ vm, name }, ctx) =>
+    },
+    'image.register': async (params) => imageSummary(await s.images.register(params), kernelName),
+    'image.pull': async (params, call) =>
+      imageSummary(await s.images.pull(params, call), kernelName),
+    'image.export': ({ name, out }, call) => s.images.export(name, out, call),
+    'image.promote': async ({ name }, call, vm) =>
       imageSummary(
-        await s.vms.whileStopped(vm, `promoting it`, (record) =>
-          s.images.promote(
-            {
-              vmName: record.name,
-              systemDisk: join(record.dir, 'system.qcow2'),
-              imageId: record.imageId,
-            },
-            name,
-            ctx,
-          ),
+        await s.images.promote(
+          { vmName: vm.name, systemDisk: vmFiles(vm.dir).systemDisk, imageId: vm.imageId },
+          name,
+          call,
         ),
         kernelName,
       ),
-    ),
-    route(kernelPull, async ({ name, force }, ctx) =>
-      kernelSummary(await s.kernels.pull(name, force ?? false, ctx)),
-    ),
-    route(kernelCatalog, async (_params, ctx) => ({
-      kernels: await s.kernels.catalog(ctx.signal),
-    })),
-    route(kernelList, () => ({ kernels: s.store.kernels.list().map(kernelSummary) })),
-    route(kernelShow, ({ name }) => {
+    'kernel.pull': async ({ name, force }, call) =>
+      kernelSummary(await s.kernels.pull(name, force ?? false, call)),
+    'kernel.catalog': async (_params, call) => ({ kernels: await s.kernels.catalog(call.signal) }),
+    'kernel.list': () => ({ kernels: s.store.kernels.list().map(kernelSummary) }),
+    'kernel.show': ({ name }) => {
       const k = s.kernels.get(name);
       return {
         ...kernelSummary(k),
@@ -192,13 +96,11 @@ export function buildRoutes(s: Services): Map<string, Route> {
         sha256: k.sha256,
         usedBy: s.store.kernels.usedBy(k.id),
       };
-    }),
-    route(kernelDelete, async ({ name }) => {
+    },
+    'kernel.delete': async ({ name }) => {
       await s.kernels.delete(name);
       return { name };
-    }),
-    route(kernelImport, async ({ name, from }) =>
-      kernelSummary(await s.kernels.import(name, from)),
-    ),
-  ]);
+    },
+    'kernel.import': async ({ name, from }) => kernelSummary(await s.kernels.import(name, from)),
+  };
 }

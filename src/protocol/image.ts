@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMethod } from './method.js';
+import { defineMethod, NOT_RUNNING } from './method.js';
 
 const name = z.string().min(1).max(63);
 const absolutePath = z.string().startsWith('/', 'must be an absolute path');
@@ -87,10 +87,12 @@ export const imageRegister = defineMethod({
 /** Cancelled with the client: the flattened copy is staged, so nothing is published. */
 export const imagePromote = defineMethod({
   name: 'image.promote',
-  params: z.strictObject({ vm: z.string().min(1).max(63), name }),
+  /** `ref`: the VM whose system disk becomes the image; it must not be running. */
+  params: z.strictObject({ ref: z.string().min(1).max(63), name }),
   result: imageSummary,
   onDisconnect: 'cancel',
   progress: true,
+  vm: { states: NOT_RUNNING, lock: 'operation' },
 });
 
 /** From a catalog: a bundle download, or the entry's local build recipe. */

@@ -31,7 +31,12 @@ import {
   vmSsh,
   vmStart,
   vmStats,
-  vmSession,
+  vmSessionKill,
+  vmSessionList,
+  vmSessionSend,
+  vmSessionShow,
+  vmSessionStart,
+  vmSessionStop,
   vmStop,
   vmWorkspaceExport,
   vmWorkspacePrepare,
@@ -56,7 +61,12 @@ const all = [
   vmSsh,
   vmWorkspacePrepare,
   vmWorkspaceExport,
-  vmSession,
+  vmSessionStart,
+  vmSessionList,
+  vmSessionShow,
+  vmSessionSend,
+  vmSessionStop,
+  vmSessionKill,
   imageList,
   imageShow,
   imageBuild,
@@ -79,5 +89,8 @@ export type MethodOf<N extends MethodName> = Extract<AnyMethod, { name: N }>;
 export type Params<N extends MethodName> = ParamsOf<MethodOf<N>>;
 export type Result<N extends MethodName> = ResultOf<MethodOf<N>>;
 
-/** Every method the daemon serves. The CLI imports only the types (no zod at CLI start-up). */
-export const methods: ReadonlyMap<string, AnyMethod> = new Map(all.map((m) => [m.name, m]));
+/**
+ * Every method the daemon serves: the one list. The daemon builds its routes from it; the
+ * CLI imports only the types (no zod at CLI start-up).
+ */
+export const methods: readonly AnyMethod[] = all;

@@ -4,10 +4,32 @@ import type { z } from 'zod';
  * One RPC method, declared once for both ends: its name, the schema of its params and
  * result, and what the daemon does when the caller goes away mid-call.
  */
+/** A VM's state as its record says (after reconcile). */
+export type VmStateName = 'created' | 'running' | 'stopped' | 'error';
+
+export const RUNNING: readonly VmStateName[] = ['running'];
+export const NOT_RUNNING: readonly VmStateName[] = ['created', 'stopped', 'error'];
+export const ANY_STATE: readonly VmStateName[] = ['created', 'running', 'stopped', 'error'];
+
+/**
+ * A method that acts on one VM (its `ref` param): the states it is allowed in, checked by
+ * the daemon in one place with one error text, and how long it holds the VM's lock.
+ */
+export interface VmAccess {
+  states: readonly VmStateName[];
+  /**
+   * 'operation': the VM's lifecycle lock is held for the whole call. 'connect': only while
+   * the daemon checks the VM and reaches its sshd; the I/O after it (a workspace copy, a
+   * session) runs without it, so `vm stop` never queues behind it.
+   */
+  lock: 'operation' | 'connect';
+}
+
 export interface MethodSpec<
   N extends string = string,
   P extends z.ZodType = z.ZodType,
   R extends z.ZodType = z.ZodType,
+  V extends VmAccess | undefined = VmAccess | undefined,
 > {
   name: N;
   params: P;
@@ -19,11 +41,15 @@ export interface MethodSpec<
   onDisconnect: 'cancel' | 'finish';
   /** Streams `banger/progress` notifications while it runs. */
   progress: boolean;
+  vm?: V;
 }
 
-export function defineMethod<N extends string, P extends z.ZodType, R extends z.ZodType>(
-  spec: MethodSpec<N, P, R>,
-): MethodSpec<N, P, R> {
+export function defineMethod<
+  N extends string,
+  P extends z.ZodType,
+  R extends z.ZodType,
+  V extends VmAccess | undefined = undefined,
+>(spec: MethodSpec<N, P, R, V>): MethodSpec<N, P, R, V> {
   return spec;
 }
 

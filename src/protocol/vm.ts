@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineMethod } from './method.js';
+import { ANY_STATE, defineMethod, NOT_RUNNING, RUNNING } from './method.js';
 
 export const vmState = z.enum(['created', 'running', 'stopped', 'error', 'broken']);
 
@@ -66,6 +66,8 @@ export const vmCreate = defineMethod({
     ...spec,
     nat: z.boolean().optional(),
     sshWaitMs,
+    /** A repository to be copied in once the VM runs (vm run PATH): checked before boot. */
+    workspace: z.string().startsWith('/', 'must be an absolute path').optional(),
   }),
   result: vmDetail,
   onDisconnect: 'cancel',
@@ -78,6 +80,7 @@ export const vmStart = defineMethod({
   result: vmDetail,
   onDisconnect: 'finish',
   progress: true,
+  vm: { states: NOT_RUNNING, lock: 'operation' },
 });
 
 export const vmRestart = defineMethod({
@@ -86,6 +89,7 @@ export const vmRestart = defineMethod({
   result: vmDetail,
   onDisconnect: 'finish',
   progress: true,
+  vm: { states: ANY_STATE, lock: 'operation' },
 });
 
 const stopped = z.object({ name: z.string(), wasRunning: z.boolean() });
@@ -96,6 +100,7 @@ export const vmStop = defineMethod({
   result: stopped,
   onDisconnect: 'finish',
   progress: false,
+  vm: { states: ANY_STATE, lock: 'operation' },
 });
 
 export const vmKill = defineMethod({
@@ -104,6 +109,7 @@ export const vmKill = defineMethod({
   result: stopped,
   onDisconnect: 'finish',
   progress: false,
+  vm: { states: ANY_STATE, lock: 'operation' },
 });
 
 export const vmDelete = defineMethod({
@@ -112,6 +118,7 @@ export const vmDelete = defineMethod({
   result: z.object({ name: z.string() }),
   onDisconnect: 'finish',
   progress: false,
+  vm: { states: ANY_STATE, lock: 'operation' },
 });
 
 export const vmSet = defineMethod({
@@ -125,6 +132,7 @@ export const vmSet = defineMethod({
   result: vmDetail,
   onDisconnect: 'finish',
   progress: false,
+  vm: { states: NOT_RUNNING, lock: 'operation' },
 });
 
 export const vmShow = defineMethod({
@@ -191,6 +199,7 @@ export const vmSsh = defineMethod({
   }),
   onDisconnect: 'cancel',
   progress: false,
+  vm: { states: RUNNING, lock: 'connect' },
 });
 
 const absolutePath = z.string().startsWith('/', 'must be an absolute path');
@@ -226,6 +235,7 @@ export const vmWorkspacePrepare = defineMethod({
   }),
   onDisconnect: 'cancel',
   progress: true,
+  vm: { states: RUNNING, lock: 'connect' },
 });
 
 /** Writes the patch (or the names) to `out`; read-only in the guest. */
@@ -235,6 +245,7 @@ export const vmWorkspaceExport = defineMethod({
   result: z.object({ name: z.string(), bytes: z.number().int() }),
   onDisconnect: 'cancel',
   progress: false,
+  vm: { states: RUNNING, lock: 'connect' },
 });
 
 export const sessionInfo = z.object({
@@ -247,21 +258,67 @@ export const sessionInfo = z.object({
 });
 export type SessionInfoResult = z.output<typeof sessionInfo>;
 
-/** Sessions (tmux in the guest): every operation but logs and attach, which stream over ssh. */
-export const vmSession = defineMethod({
-  name: 'vm.session',
-  params: z.strictObject({
-    ref,
-    op: z.enum(['start', 'list', 'show', 'send', 'stop', 'kill']),
-    name: z
-      .string()
-      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'not a valid session name')
-      .optional(),
-    command: z.array(z.string()).min(1).optional(),
-    text: z.string().optional(),
-    enter: z.boolean().optional(),
-  }),
-  result: z.object({ sessions: z.array(sessionInfo) }),
+const sessionName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'not a valid session name');
+const sessions = z.object({ sessions: z.array(sessionInfo) });
+const inRunningVm = { states: RUNNING, lock: 'connect' } as const;
+
+/**
+ * Sessions (tmux in the guest): one method per operation, each with the fields it needs.
+ * logs and attach stream over ssh from the CLI. Each answers with the sessions it touched.
+ */
+export const vmSessionStart = defineMethod({
+  name: 'vm.session.start',
+  params: z.strictObject({ ref, name: sessionName, command: z.array(z.string()).min(1) }),
+  result: sessions,
   onDisconnect: 'finish',
   progress: false,
+  vm: inRunningVm,
+});
+
+export const vmSessionList = defineMethod({
+  name: 'vm.session.list',
+  params: z.strictObject({ ref }),
+  result: sessions,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: inRunningVm,
+});
+
+export const vmSessionShow = defineMethod({
+  name: 'vm.session.show',
+  params: z.strictObject({ ref, name: sessionName }),
+  result: sessions,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: inRunningVm,
+});
+
+export const vmSessionSend = defineMethod({
+  name: 'vm.session.send',
+  params: z.strictObject({ ref, name: sessionName, text: z.string(), enter: z.boolean() }),
+  result: sessions,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: inRunningVm,
+});
+
+/** Ctrl-C, then SIGTERM after a grace period, then SIGKILL. */
+export const vmSessionStop = defineMethod({
+  name: 'vm.session.stop',
+  params: z.strictObject({ ref, name: sessionName }),
+  result: sessions,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: inRunningVm,
+});
+
+export const vmSessionKill = defineMethod({
+  name: 'vm.session.kill',
+  params: z.strictObject({ ref, name: sessionName }),
+  result: sessions,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: inRunningVm,
 });

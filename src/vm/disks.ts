@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BangerError, ErrorCode } from '../errors.js';
 import { DebugfsScript, debugfsCat, debugfsStat, runDebugfs } from '../disk/debugfs.js';
 import type { Runner } from '../system/runner.js';
-import { generateKey } from './ssh.js';
+import { generateKey } from '../ssh/connection.js';
 
 // A VM's two disks. The system disk is a qcow2 overlay whose backing file is the image's
 // rootfs.ext4: creating it is instant and the image is never written. The work disk is the
@@ -18,8 +18,9 @@ export async function createOverlay(
   rootfs: string,
   overlay: string,
   runner: Runner,
+  qemuImg = 'qemu-img',
 ): Promise<void> {
-  await runner.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', rootfs, overlay]);
+  await runner.run(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', rootfs, overlay]);
 }
 
 /** A sparse file of `bytes`, formatted ext4 with its root directory owned by root. */

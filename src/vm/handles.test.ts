@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { VmHandles } from '../vmm/vmm.js';
-import { handlesPath, parseHandles, readHandles, removeHandles, writeHandles } from './handles.js';
+import { vmFiles } from '../config/layout.js';
+import { parseQemuHandles } from '../vmm/qemu/handles.js';
+import { QemuVmm } from '../vmm/qemu/qemu-vmm.js';
+import { realRunner } from '../system/runner.js';
+import { HandlesCache } from './handles.js';
+
+const qemu = new QemuVmm('tcg', realRunner);
+const cache = () => new HandlesCache({ forDriver: () => qemu });
+const handlesPath = (dir: string) => vmFiles(dir).handles;
+const parseHandles = (v: unknown) =>
+  typeof v === 'object' && v !== null ? parseQemuHandles(v as Record<string, unknown>) : undefined;
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -24,24 +34,35 @@ const handles: VmHandles = {
   startedAt: '2026-11-25T00:00:00.000Z',
 };
 
-test('handles.json round trip, written atomically and private', async () => {
+test('handles.json round trip through a new cache (a daemon restart), private', async () => {
   const dir = await vmDir();
-  await writeHandles(dir, handles);
-  assert.deepEqual(await readHandles(dir), handles);
+  const vm = { id: 'vm1', dir };
+  await cache().set(vm, handles);
+  // A fresh cache has nothing in memory: it reads the file and the driver parses it.
+  const fresh = cache();
+  assert.equal(fresh.peek('vm1'), undefined);
+  assert.deepEqual(await fresh.get(vm), handles);
+  assert.deepEqual(fresh.ports(), new Set(), 'only remembered handles count as held ports');
+  fresh.remember('vm1', handles);
+  assert.deepEqual(fresh.ports(), new Set([40022]));
   const { stat } = await import('node:fs/promises');
   assert.equal((await stat(handlesPath(dir))).mode & 0o777, 0o600);
-  await removeHandles(dir);
-  assert.equal(await readHandles(dir), undefined);
-  await removeHandles(dir); // twice is fine
+  await fresh.drop(vm);
+  assert.equal(await fresh.get(vm), undefined);
+  assert.equal(await cache().get(vm), undefined);
+  await fresh.drop(vm); // twice is fine
 });
 
 test('a missing or corrupt handles.json reads as no handles, never as a crash', async () => {
   const dir = await vmDir();
-  assert.equal(await readHandles(dir), undefined);
+  const vm = { id: 'vm2', dir };
+  assert.equal(await cache().get(vm), undefined);
   await writeFile(handlesPath(dir), '{not json');
-  assert.equal(await readHandles(dir), undefined);
+  assert.equal(await cache().get(vm), undefined);
   await writeFile(handlesPath(dir), JSON.stringify({ ...handles, pid: -1 }));
-  assert.equal(await readHandles(dir), undefined);
+  assert.equal(await cache().get(vm), undefined);
+  await writeFile(handlesPath(dir), JSON.stringify({ ...handles, driver: 'xen' }));
+  assert.equal(await cache().get(vm), undefined);
 });
 
 test('parseHandles rejects wrong kinds of values field by field', () => {

@@ -1,6 +1,6 @@
 import type { VmDetail, VmSummary } from '../protocol/vm.js';
-import { qemuFiles } from '../vmm/qemu/args.js';
-import type { VmView } from './vm-service.js';
+import { vmFiles } from '../config/layout.js';
+import type { VmView } from './lookup.js';
 
 export function vmSummaryOf(view: VmView): VmSummary {
   const { vm } = view;
@@ -27,7 +27,7 @@ export function vmDetailOf(view: VmView): VmDetail {
     network: vm.networkMode,
     ...(vm.guestIp ? { guestIp: vm.guestIp } : {}),
     dir: vm.dir,
-    consoleLog: handles?.consoleLog ?? qemuFiles(vm.dir).consoleLog,
+    consoleLog: handles?.consoleLog ?? vmFiles(vm.dir).consoleLog,
     updatedAt: vm.updatedAt,
     ...(handles
       ? {

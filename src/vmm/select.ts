@@ -1,8 +1,8 @@
 import { BangerError, ErrorCode } from '../errors.js';
 import type { KvmStatus } from '../system/host.js';
+import type { Accel, VmmDriver } from './vmm.js';
 
-export type VmmDriver = 'qemu' | 'firecracker';
-export type Accel = 'kvm' | 'tcg';
+export type { Accel, VmmDriver } from './vmm.js';
 
 export interface VmmPreference {
   driver: 'auto' | VmmDriver;

@@ -1,30 +1,43 @@
-import type { Accel, VmmDriver } from './select.js';
+// The VMM seam: what the VM use cases (src/vm/) know about a VMM. Everything specific to
+// one VMM program — its command line, its kernel command line needs, its runtime files,
+// port collisions, its handles' shape, how it is killed — lives in its driver.
+
+export type VmmDriver = 'qemu' | 'firecracker';
+export type Accel = 'kvm' | 'tcg';
 
 /**
  * What a VMM driver needs to boot one VM. Everything is a path or a number decided by the
- * VM service; the driver only turns it into a running process.
+ * VM use cases; the driver only turns it into a running process.
  */
 export interface LaunchSpec {
   /** The VM's id: every process is tagged with it so liveness checks know it is ours. */
   id: string;
   name: string;
-  /** The VM directory: pidfile, control socket and console log live here. */
+  /** The VM directory: the driver's runtime files and the console log live here. */
   dir: string;
   kernel: string;
   initrd?: string | undefined;
-  cmdline: string;
+  /** The kernel command line banger needs; the driver adds what its machine needs. */
+  cmdline: readonly string[];
   systemDisk: { path: string; format: 'qcow2' | 'raw' };
   workDisk: string;
   vcpu: number;
   memoryMiB: number;
-  network: UserNetwork;
+  network: LaunchNetwork;
 }
 
-/** QEMU user-mode networking: ssh forwarded from 127.0.0.1; `nat` lets the guest out. */
-export interface UserNetwork {
+/** User-mode networking: ssh forwarded from 127.0.0.1; `nat` lets the guest out. */
+export interface LaunchNetwork {
   mode: 'user';
+  /** The forwarded port to try first (0: pick one). */
   sshPort: number;
   nat: boolean;
+}
+
+export interface StartOptions {
+  signal: AbortSignal;
+  /** Another free port on 127.0.0.1, for when the one asked for is taken meanwhile. */
+  freePort(): Promise<number>;
 }
 
 /**
@@ -41,6 +54,7 @@ export interface VmHandles {
   /** QMP (qemu) or API (firecracker) socket. */
   controlSocket: string;
   consoleLog: string;
+  /** The forwarded port the VMM really bound (user networking). */
   sshPort: number;
   startedAt: string;
   /**
@@ -59,11 +73,12 @@ export interface HostStats {
   guestResidentBytes: number;
 }
 
+/** What a driver can do; the use cases that depend on a capability read its flag. */
 export interface VmmCapabilities {
-  /** The guest can be asked to power off through the VMM (ACPI button, Ctrl-Alt-Del). */
+  /** The VMM can ask the guest to power off (ACPI button): stop tries it before killing. */
   gracefulStop: boolean;
-  /** Disks may be qcow2 overlays (qemu) or must be raw (firecracker). */
-  qcow2: boolean;
+  /** The VM gets a data port (VmHandles.dataSocket) for bulk copies. */
+  dataPort: boolean;
 }
 
 /**
@@ -74,11 +89,25 @@ export interface Vmm {
   readonly driver: VmmDriver;
   readonly accel: Accel;
   readonly capabilities: VmmCapabilities;
-  start(spec: LaunchSpec, signal: AbortSignal): Promise<VmHandles>;
+  /**
+   * Launches the VM. A forwarded port taken meanwhile is retried on another one
+   * (StartOptions.freePort); a launch that fails half-way leaves no process behind.
+   */
+  start(spec: LaunchSpec, options: StartOptions): Promise<VmHandles>;
   /** Graceful power-off, waiting up to timeoutMs for the process to exit, then kill. */
   stop(handles: VmHandles, timeoutMs: number): Promise<void>;
   kill(handles: VmHandles): Promise<void>;
   /** The process is alive AND is this driver's process for this VM. */
   alive(handles: VmHandles, vmId: string): Promise<boolean>;
   stats(handles: VmHandles, memoryMiB: number): Promise<HostStats>;
+  /** Removes the runtime files a run leaves in the VM directory; safe when there are none. */
+  cleanup(vmDir: string): Promise<void>;
+  /** Handles read back from handles.json, checked against this driver's shape. */
+  parseHandles(value: Record<string, unknown>): VmHandles | undefined;
+}
+
+/** The drivers a daemon has: the one new VMs get, and one for any VM already running. */
+export interface VmmRegistry {
+  readonly current: Vmm;
+  forDriver(driver: VmmDriver): Vmm;
 }

@@ -17,7 +17,7 @@ export function registerImagePromote(image: Command): void {
     )
     .action(async (vm: string, name: string) => {
       const { callWithProgress } = await import('../with-daemon.js');
-      const image = await callWithProgress('image.promote', { vm, name });
+      const image = await callWithProgress('image.promote', { ref: vm, name });
       const { imageTable } = await import('./render.js');
       process.stdout.write(imageTable([image]));
     });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../../vm/ssh.js';
+import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../../ssh/options.js';
 import { withDaemon } from '../with-daemon.js';
 
 /**

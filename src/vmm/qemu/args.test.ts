@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { LaunchSpec } from '../vmm.js';
-import { kernelCmdline, qemuArgs, TCG_TB_SIZE_MIB } from './args.js';
+import { qemuArgs, qemuCmdline, TCG_TB_SIZE_MIB } from './args.js';
 
 const spec: LaunchSpec = {
   id: '0123456789abcdef',
@@ -9,7 +9,7 @@ const spec: LaunchSpec = {
   dir: '/state/vms/0123456789abcdef',
   kernel: '/k/vmlinux',
   initrd: '/k/initrd.img',
-  cmdline: 'console=ttyS0 root=/dev/vda',
+  cmdline: ['root=/dev/vda', 'banger.hostname=blue-fox'],
   systemDisk: { path: '/state/vms/0123456789abcdef/system.qcow2', format: 'qcow2' },
   workDisk: '/state/vms/0123456789abcdef/work.ext4',
   vcpu: 2,
@@ -33,7 +33,9 @@ test('qemu args: microvm, detached with a pidfile, QMP and the console in the VM
   assert.deepEqual(values(args, '-serial'), [`file:${spec.dir}/console.log`]);
   assert.deepEqual(values(args, '-kernel'), ['/k/vmlinux']);
   assert.deepEqual(values(args, '-initrd'), ['/k/initrd.img']);
-  assert.deepEqual(values(args, '-append'), ['console=ttyS0 root=/dev/vda']);
+  assert.deepEqual(values(args, '-append'), [
+    'console=ttyS0 pci=off root=/dev/vda banger.hostname=blue-fox',
+  ]);
   assert.deepEqual(values(args, '-smp'), ['2']);
   assert.deepEqual(values(args, '-m'), ['1024M']);
 });
@@ -87,15 +89,19 @@ test('qemu args: no initrd flag without an initrd; a comma in a disk path is ref
   assert.throws(() => qemuArgs({ ...spec, workDisk: '/a,b/work.ext4' }, 'tcg'), /contains a comma/);
 });
 
-test('kernel command line: TSC hints only under TCG, identity for banger-network', () => {
-  const base = { hostname: 'blue-fox', ip: '10.0.2.15/24', gateway: '10.0.2.2', dns: '10.0.2.3' };
+test('kernel command line: the driver adds its console, no PCI and TSC hints only under TCG', () => {
+  const banger = ['root=/dev/vda', 'banger.hostname=blue-fox'];
   assert.equal(
-    kernelCmdline({ ...base, accel: 'tcg', tscKhz: 2596120 }),
-    'console=ttyS0 root=/dev/vda rw quiet cryptomgr.notests pci=off tsc_early_khz=2596120 tsc=reliable ' +
-      'banger.hostname=blue-fox banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3',
+    qemuCmdline(banger, 'tcg', 2596120),
+    'console=ttyS0 pci=off tsc_early_khz=2596120 tsc=reliable root=/dev/vda banger.hostname=blue-fox',
   );
-  const kvm = kernelCmdline({ ...base, accel: 'kvm', tscKhz: 2596120 });
-  assert.doesNotMatch(kvm, /tsc/);
+  assert.equal(
+    qemuCmdline(banger, 'kvm', 2596120),
+    'console=ttyS0 pci=off root=/dev/vda banger.hostname=blue-fox',
+  );
   // An unknown host rate is left out rather than guessed.
-  assert.doesNotMatch(kernelCmdline({ ...base, accel: 'tcg', tscKhz: undefined }), /tsc_early_khz/);
+  assert.doesNotMatch(qemuCmdline(banger, 'tcg', undefined), /tsc_early_khz/);
+  assert.deepEqual(values(qemuArgs(spec, 'tcg', 1000), '-append'), [
+    'console=ttyS0 pci=off tsc_early_khz=1000 tsc=reliable root=/dev/vda banger.hostname=blue-fox',
+  ]);
 });

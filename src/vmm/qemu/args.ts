@@ -1,16 +1,5 @@
-import { join } from 'node:path';
-import type { Accel } from '../select.js';
-import { DATA_PORT_NAME, type LaunchSpec } from '../vmm.js';
-
-/** The files a QEMU VM keeps in its directory. */
-export function qemuFiles(dir: string) {
-  return {
-    pidFile: join(dir, 'qemu.pid'),
-    qmpSocket: join(dir, 'qmp.sock'),
-    dataSocket: join(dir, 'data.sock'),
-    consoleLog: join(dir, 'console.log'),
-  };
-}
+import { vmFiles } from '../../config/layout.js';
+import { DATA_PORT_NAME, type Accel, type LaunchSpec } from '../vmm.js';
 
 /**
  * TCG's translation cache in MiB. QEMU's default (1 GiB) makes an idle VM's host RSS grow
@@ -26,8 +15,8 @@ export const TCG_TB_SIZE_MIB = 40;
  * `-daemonize` detaches it from the daemon (it survives a daemon restart) and makes the
  * command exit only once the VM is set up, so launch errors come back on stderr.
  */
-export function qemuArgs(spec: LaunchSpec, accel: Accel): string[] {
-  const files = qemuFiles(spec.dir);
+export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): string[] {
+  const files = vmFiles(spec.dir);
   const net = spec.network;
   const netdev = [
     'user',
@@ -47,7 +36,7 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel): string[] {
     ['-nodefaults', '-no-user-config', '-display', 'none'],
     ['-kernel', spec.kernel],
     spec.initrd ? ['-initrd', spec.initrd] : [],
-    ['-append', spec.cmdline],
+    ['-append', qemuCmdline(spec.cmdline, accel, tscKhz)],
     // Order matters: the first virtio-mmio disk is /dev/vda (system), the second /dev/vdb (work).
     drive('system', spec.systemDisk.path, spec.systemDisk.format),
     drive('work', spec.workDisk, 'raw'),
@@ -92,28 +81,16 @@ function noComma(path: string): void {
 }
 
 /**
- * Kernel command line: console and root, the TSC hints that keep TCG boots from hanging in
- * calibration, and the VM's identity for the guest's network bootstrap (banger-network).
+ * The kernel command line: the serial console this machine has, no PCI bus to scan, and
+ * under TCG the host's TSC rate (microvm boots hang in TSC calibration without it), then
+ * what banger asked for (root disk, the VM's identity).
  */
-export function kernelCmdline(opts: {
-  hostname: string;
-  accel: Accel;
-  tscKhz: number | undefined;
-  ip: string;
-  gateway: string;
-  dns: string;
-}): string {
-  const parts = ['console=ttyS0', 'root=/dev/vda', 'rw', 'quiet', 'cryptomgr.notests', 'pci=off'];
-  if (opts.accel === 'tcg' && opts.tscKhz)
-    parts.push(`tsc_early_khz=${opts.tscKhz}`, 'tsc=reliable');
-  parts.push(
-    `banger.hostname=${opts.hostname}`,
-    `banger.ip=${opts.ip}`,
-    `banger.gw=${opts.gateway}`,
-    `banger.dns=${opts.dns}`,
-  );
-  return parts.join(' ');
+export function qemuCmdline(
+  banger: readonly string[],
+  accel: Accel,
+  tscKhz: number | undefined,
+): string {
+  const parts = ['console=ttyS0', 'pci=off'];
+  if (accel === 'tcg' && tscKhz) parts.push(`tsc_early_khz=${tscKhz}`, 'tsc=reliable');
+  return [...parts, ...banger].join(' ');
 }
-
-/** QEMU user networking's fixed addresses. */
-export const USER_NET = { ip: '10.0.2.15/24', gateway: '10.0.2.2', dns: '10.0.2.3' } as const;

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { SubprocessError } from '../../errors.js';
 import { pidExists, waitForExit } from '../../system/proc.js';
+import { freeLoopbackPort } from '../../system/ports.js';
 import { realRunner } from '../../system/runner.js';
 import type { LaunchSpec, VmHandles } from '../vmm.js';
-import { qemuFiles } from './args.js';
+import { vmFiles } from '../../config/layout.js';
 import { PortInUseError, QEMU_BINARY, QemuVmm } from './qemu-vmm.js';
 import { QmpClient } from './qmp.js';
 
@@ -31,7 +32,7 @@ async function vmDir(): Promise<string> {
 /** A paused microvm named like banger's VMs, daemonized the same way. */
 async function pausedVm(id: string): Promise<VmHandles> {
   const dir = await vmDir();
-  const files = qemuFiles(dir);
+  const files = vmFiles(dir);
   await realRunner.run(QEMU_BINARY, [
     ...['-name', `banger-${id}`, '-M', 'microvm,x-option-roms=off', '-accel', 'tcg'],
     ...['-nodefaults', '-no-user-config', '-display', 'none', '-S'],
@@ -89,7 +90,7 @@ test('stop() escalates: a guest that ignores the power button is quit through QM
   await vmm.stop(handles, 300); // stopping a stopped VM is a no-op
 });
 
-test('start(): a forwarded port already taken is a PortInUseError; other failures name qemu', async () => {
+test('start(): a taken forwarded port is retried on another; after that, failures name qemu', async () => {
   const vmm = new QemuVmm('tcg', realRunner);
   const dir = await vmDir();
   const busy: Server = createServer();
@@ -110,21 +111,35 @@ test('start(): a forwarded port already taken is a PortInUseError; other failure
     name: 'start',
     dir,
     kernel: join(dir, 'no-kernel'),
-    cmdline: 'console=ttyS0',
+    cmdline: ['root=/dev/vda'],
     systemDisk: { path: join(dir, 'system.qcow2'), format: 'qcow2' },
     workDisk: join(dir, 'work.ext4'),
     vcpu: 1,
     memoryMiB: 256,
     network: { mode: 'user', sshPort: port, nat: false },
   };
+  const asked: number[] = [];
   try {
-    await assert.rejects(vmm.start(spec, AbortSignal.timeout(30_000)), PortInUseError);
+    // Always the busy port: the driver gives up after its attempts, saying which port.
+    const stubborn = () => (asked.push(port), Promise.resolve(port));
+    await assert.rejects(
+      vmm.start(spec, { signal: AbortSignal.timeout(60_000), freePort: stubborn }),
+      PortInUseError,
+    );
+    assert.equal(asked.length, 5, 'retried five times after the first try');
+    // A free port on the retry: QEMU gets past the network and stops at the missing kernel.
+    const free = () => freeLoopbackPort();
+    await assert.rejects(
+      vmm.start(spec, { signal: AbortSignal.timeout(30_000), freePort: free }),
+      (err: unknown) =>
+        err instanceof SubprocessError && /could not open kernel file/.test(err.message),
+    );
   } finally {
     busy.close();
   }
-  await assert.rejects(
-    vmm.start(spec, AbortSignal.timeout(30_000)),
-    (err: unknown) =>
-      err instanceof SubprocessError && /could not open kernel file/.test(err.message),
-  );
+  // Nothing was left running by the failed launches (a zombie has no command line).
+  const left = await realRunner.run('pgrep', ['-f', 'banger-start00000000000'], {
+    allowFailure: true,
+  });
+  assert.equal(left.stdout.trim(), '');
 });

@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
+import { vmFiles } from '../../config/layout.js';
 import { BangerError, ErrorCode, SubprocessError } from '../../errors.js';
 import {
   pidExists,
@@ -8,37 +9,74 @@ import {
   waitForExit,
 } from '../../system/proc.js';
 import type { Runner } from '../../system/runner.js';
-import type { Accel } from '../select.js';
-import type { HostStats, LaunchSpec, VmHandles, Vmm } from '../vmm.js';
-import { qemuArgs, qemuFiles } from './args.js';
+import type {
+  Accel,
+  HostStats,
+  LaunchSpec,
+  StartOptions,
+  VmHandles,
+  Vmm,
+  VmmCapabilities,
+} from '../vmm.js';
+import { qemuArgs } from './args.js';
+import { parseQemuHandles } from './handles.js';
 import { QmpClient } from './qmp.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
+/** A port taken between our check and QEMU's bind is retried this many times. */
+const PORT_ATTEMPTS = 6;
 
-/** QEMU could not bind the forwarded ssh port: the caller picks another and retries. */
+/** QEMU could not bind the forwarded ssh port: start() picks another and retries. */
 export class PortInUseError extends BangerError {
   constructor(port: number) {
     super(ErrorCode.Conflict, `port ${port} on 127.0.0.1 is already in use`);
   }
 }
 
+export interface QemuOptions {
+  binary?: string | undefined;
+  /** The host's TSC rate, for the kernel command line under TCG. */
+  tscKhz?: number | undefined;
+}
+
 export class QemuVmm implements Vmm {
   readonly driver = 'qemu' as const;
-  readonly capabilities = { gracefulStop: true, qcow2: true };
+  readonly capabilities: VmmCapabilities = {
+    gracefulStop: true,
+    dataPort: true,
+  };
+  private readonly binary: string;
+  private readonly tscKhz: number | undefined;
 
   constructor(
     readonly accel: Accel,
     private readonly runner: Runner,
-    private readonly binary = QEMU_BINARY,
-  ) {}
+    options: QemuOptions = {},
+  ) {
+    this.binary = options.binary ?? QEMU_BINARY;
+    this.tscKhz = options.tscKhz;
+  }
 
-  async start(spec: LaunchSpec, signal: AbortSignal): Promise<VmHandles> {
-    const files = qemuFiles(spec.dir);
+  async start(spec: LaunchSpec, options: StartOptions): Promise<VmHandles> {
+    let port = spec.network.sshPort > 0 ? spec.network.sshPort : await options.freePort();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch({ ...spec, network: { ...spec.network, sshPort: port } }, options);
+      } catch (err) {
+        await this.killFromPidfile(spec);
+        if (!(err instanceof PortInUseError) || attempt >= PORT_ATTEMPTS) throw err;
+        port = await options.freePort();
+      }
+    }
+  }
+
+  private async launch(spec: LaunchSpec, options: StartOptions): Promise<VmHandles> {
+    const files = vmFiles(spec.dir);
     await rm(files.pidFile, { force: true });
     await rm(files.qmpSocket, { force: true });
     try {
-      await this.runner.run(this.binary, qemuArgs(spec, this.accel), {
-        signal,
+      await this.runner.run(this.binary, qemuArgs(spec, this.accel, this.tscKhz), {
+        signal: options.signal,
         timeoutMs: 60_000,
         cwd: spec.dir,
       });
@@ -62,10 +100,27 @@ export class QemuVmm implements Vmm {
     };
   }
 
+  /** A launch that failed half-way may have left a daemonized QEMU: its pidfile says which. */
+  private async killFromPidfile(spec: LaunchSpec): Promise<void> {
+    const files = vmFiles(spec.dir);
+    const pid = Number.parseInt(await readFile(files.pidFile, 'utf8').catch(() => ''), 10);
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    const probe: VmHandles = {
+      driver: 'qemu',
+      accel: this.accel,
+      pid,
+      controlSocket: files.qmpSocket,
+      consoleLog: files.consoleLog,
+      sshPort: spec.network.sshPort,
+      startedAt: '',
+    };
+    if (await this.alive(probe, spec.id)) await this.kill(probe);
+  }
+
   /**
    * ACPI power button, then QMP quit (QEMU flushes its disk caches), then SIGKILL. A guest
-   * without an ACPI power-button handler ignores the first step; the VM service asks such
-   * guests over ssh before calling this.
+   * without an ACPI power-button handler ignores the first step; the stop use case asks
+   * such guests over ssh before calling this.
    */
   async stop(handles: VmHandles, timeoutMs: number): Promise<void> {
     if (!pidExists(handles.pid)) return;
@@ -98,6 +153,16 @@ export class QemuVmm implements Vmm {
       residentOfMappingSized(handles.pid, memoryMiB * 2 ** 20),
     ]);
     return { ...usage, guestResidentBytes };
+  }
+
+  async cleanup(vmDir: string): Promise<void> {
+    const files = vmFiles(vmDir);
+    for (const file of [files.qmpSocket, files.dataSocket, files.pidFile])
+      await rm(file, { force: true });
+  }
+
+  parseHandles(value: Record<string, unknown>): VmHandles | undefined {
+    return parseQemuHandles(value);
   }
 
   /** One QMP command; a VM whose QMP socket is gone or dead is left to the next step. */

@@ -19,7 +19,7 @@ export function registerVmSessionAttach(session: Command): void {
       const { sessionOverSsh } = await import('./ops.js');
       const code = await sessionOverSsh(vm, ['attach', name], true);
       if (code !== 0) {
-        const { sessionError } = await import('../../../vm/sessions.js');
+        const { sessionError } = await import('../../../session/script.js');
         throw sessionError(vm, name, code, '');
       }
     });

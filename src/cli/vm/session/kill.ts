@@ -10,7 +10,7 @@ export function registerVmSessionKill(session: Command): void {
     .addHelpText('after', examples(['banger vm session kill blue-fox dev']))
     .action(async (vm: string, name: string) => {
       const { sessionOp } = await import('./ops.js');
-      const [s] = await sessionOp(vm, 'kill', { name });
+      const [s] = await sessionOp('vm.session.kill', { ref: vm, name });
       process.stdout.write(
         `${name} killed${s?.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}\n`,
       );

@@ -14,6 +14,6 @@ export function registerVmSessionList(session: Command): void {
     )
     .action(async (vm: string, opts: { json?: boolean }) => {
       const { sessionOp, printSessions } = await import('./ops.js');
-      printSessions(await sessionOp(vm, 'list'), opts.json ?? false);
+      printSessions(await sessionOp('vm.session.list', { ref: vm }), opts.json ?? false);
     });
 }

@@ -20,7 +20,7 @@ export function registerVmSessionLogs(session: Command): void {
         false,
       );
       if (code !== 0) {
-        const { sessionError } = await import('../../../vm/sessions.js');
+        const { sessionError } = await import('../../../session/script.js');
         throw sessionError(vm, name, code, '');
       }
     });

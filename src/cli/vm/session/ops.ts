@@ -1,16 +1,18 @@
+import type { MethodName, Params } from '../../../protocol/index.js';
 import type { SessionInfoResult } from '../../../protocol/vm.js';
 import { formatAge, printJson, renderTable } from '../../output.js';
 
-type Op = 'start' | 'list' | 'show' | 'send' | 'stop' | 'kill';
+type SessionMethod = Extract<MethodName, `vm.session.${string}`>;
 
 /** One session operation through the daemon (it checks the VM runs and speaks ssh). */
-export async function sessionOp(
-  vm: string,
-  op: Op,
-  args: { name?: string; command?: string[]; text?: string; enter?: boolean } = {},
+export async function sessionOp<M extends SessionMethod>(
+  method: M,
+  params: Params<M>,
 ): Promise<SessionInfoResult[]> {
   const { withDaemon } = await import('../../with-daemon.js');
-  const { sessions } = await withDaemon((c) => c.call('vm.session', { ref: vm, op, ...args }));
+  const { sessions } = (await withDaemon((c) => c.call(method, params))) as {
+    sessions: SessionInfoResult[];
+  };
   return sessions;
 }
 
@@ -47,7 +49,7 @@ export function printSession(s: SessionInfoResult): void {
  */
 export async function sessionOverSsh(vm: string, args: string[], tty: boolean): Promise<number> {
   const { sshSession, sshTargetFor } = await import('../ssh-session.js');
-  const { SESSION_SCRIPT } = await import('../../../vm/sessions.js');
+  const { SESSION_SCRIPT } = await import('../../../session/script.js');
   const target = await sshTargetFor(vm);
   return sshSession(
     target,

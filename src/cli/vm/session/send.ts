@@ -18,6 +18,6 @@ export function registerVmSessionSend(session: Command): void {
     )
     .action(async (vm: string, name: string, text: string, opts: { enter?: boolean }) => {
       const { sessionOp } = await import('./ops.js');
-      await sessionOp(vm, 'send', { name, text, ...(opts.enter ? { enter: true } : {}) });
+      await sessionOp('vm.session.send', { ref: vm, name, text, enter: opts.enter ?? false });
     });
 }

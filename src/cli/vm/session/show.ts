@@ -12,7 +12,7 @@ export function registerVmSessionShow(session: Command): void {
     .addHelpText('after', examples(['banger vm session show blue-fox dev']))
     .action(async (vm: string, name: string) => {
       const { sessionOp, printSession } = await import('./ops.js');
-      const [s] = await sessionOp(vm, 'show', { name });
+      const [s] = await sessionOp('vm.session.show', { ref: vm, name });
       if (s) printSession(s);
     });
 }

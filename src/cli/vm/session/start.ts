@@ -30,7 +30,11 @@ export function registerVmSessionStart(session: Command): void {
       const cmd = args.at(-1) as Command;
       const { operands, command } = parseGuestCommand(cmd, EXAMPLE);
       const { sessionOp } = await import('./ops.js');
-      const [s] = await sessionOp(operands[0]!, 'start', { name: operands[1]!, command: command! });
+      const [s] = await sessionOp('vm.session.start', {
+        ref: operands[0]!,
+        name: operands[1]!,
+        command: command!,
+      });
       process.stdout.write(
         `${s?.name ?? operands[1]} started in ${operands[0]}: "banger vm session logs -f ${operands[0]} ${operands[1]}" follows it\n`,
       );

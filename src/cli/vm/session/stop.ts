@@ -10,7 +10,7 @@ export function registerVmSessionStop(session: Command): void {
     .addHelpText('after', examples(['banger vm session stop blue-fox dev']))
     .action(async (vm: string, name: string) => {
       const { sessionOp } = await import('./ops.js');
-      const [s] = await sessionOp(vm, 'stop', { name });
+      const [s] = await sessionOp('vm.session.stop', { ref: vm, name });
       process.stdout.write(
         `${name} stopped${s?.exitCode !== undefined ? ` (exit ${s.exitCode})` : ''}\n`,
       );

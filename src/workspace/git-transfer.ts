@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { BangerError, ErrorCode, SubprocessError } from '../errors.js';
 import type { Runner } from '../system/runner.js';
 import { DATA_PORT_NAME } from '../vmm/vmm.js';
-import { remoteCommand, sshDestination, sshOptions, type SshTarget } from './ssh.js';
+import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../ssh/options.js';
 
 // Workspaces: a host repository copied into the guest at /root/repo (history, HEAD, the
 // host's uncommitted edits and untracked-but-not-ignored files), and everything past the

@@ -1,8 +1,10 @@
 import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FileName } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import type { RunResult, Runner } from '../system/runner.js';
+import { remoteCommand, sshDestination, sshOptions, type SshTarget } from './options.js';
 
 // banger reaches its guests with OpenSSH and its own ed25519 key. One multiplexed master
 // connection per VM (ControlMaster, started by the daemon once the guest says sshd is up)
@@ -16,7 +18,7 @@ export interface SshKey {
 /** banger's key pair in the state dir, made once (0600, in a 0700 dir). */
 export async function ensureSshKey(sshDir: string, runner: Runner): Promise<SshKey> {
   await ensurePrivateDir(sshDir);
-  const privateKey = join(sshDir, 'id_ed25519');
+  const privateKey = join(sshDir, FileName.sshKey);
   const publicKey = `${privateKey}.pub`;
   const have = await Promise.all([exists(privateKey), exists(publicKey)]);
   if (!have.every(Boolean)) {
@@ -31,65 +33,6 @@ export async function ensureSshKey(sshDir: string, runner: Runner): Promise<SshK
 /** An unencrypted ed25519 key pair at `file` and `file.pub`. */
 export async function generateKey(file: string, comment: string, runner: Runner): Promise<void> {
   await runner.run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
-}
-
-/** Everything needed to reach one VM's sshd; the CLI gets this over RPC for `vm ssh`. */
-export interface SshTarget {
-  host: string;
-  port: number;
-  user: string;
-  keyFile: string;
-  controlPath: string;
-}
-
-/**
- * Options every banger ssh uses: our key only, no user ssh config, no host-key prompts (the
- * forwarded port on 127.0.0.1 is reused by other VMs, so a known_hosts entry would only go
- * stale), and the VM's control socket when a master is up (a direct connection otherwise).
- */
-export function sshOptions(t: SshTarget, controlMaster: 'no' | 'yes' = 'no'): string[] {
-  return [
-    '-F',
-    '/dev/null',
-    '-i',
-    t.keyFile,
-    '-p',
-    String(t.port),
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'IdentityAgent=none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'LogLevel=ERROR',
-    // The default first choice, sntrup761x25519, has the guest's sshd do post-quantum
-    // maths under emulation: curve25519 first saves ~0.1 s per login (10 interleaved
-    // logins, medians 1.08 vs 0.98 s); the rest of the defaults stay as fallbacks.
-    '-o',
-    'KexAlgorithms=^curve25519-sha256',
-    '-o',
-    'ConnectTimeout=15',
-    '-o',
-    'ServerAliveInterval=15',
-    '-o',
-    `ControlPath=${t.controlPath}`,
-    '-o',
-    `ControlMaster=${controlMaster}`,
-  ];
-}
-
-export function sshDestination(t: SshTarget): string {
-  return `${t.user}@${t.host}`;
-}
-
-/** A command line for the remote shell that keeps every argument as the user typed it. */
-export function remoteCommand(argv: readonly string[]): string {
-  return argv
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
-    .join(' ');
 }
 
 /**

@@ -1,0 +1,42 @@
+import { sshRun } from '../ssh/connection.js';
+import { remoteCommand } from '../ssh/options.js';
+import type { Connection } from '../vm/connect.js';
+import type { VmContext } from '../vm/context.js';
+import {
+  parseSessionRows,
+  SESSION_SCRIPT,
+  sessionError,
+  STOP_GRACE_SECONDS,
+  type SessionInfo,
+} from './script.js';
+
+/** What each session operation the daemon runs takes (logs and attach stream from the CLI). */
+export type SessionRequest =
+  | { op: 'start'; name: string; command: readonly string[] }
+  | { op: 'list' }
+  | { op: 'show' | 'stop' | 'kill'; name: string }
+  | { op: 'send'; name: string; text: string; enter: boolean };
+
+/** One session operation in the guest (see SESSION_SCRIPT); its listing rows parsed. */
+export async function sessionOp(
+  ctx: VmContext,
+  conn: Connection,
+  req: SessionRequest,
+  signal: AbortSignal,
+): Promise<SessionInfo[]> {
+  const name = req.op === 'list' ? '' : req.name;
+  const extra =
+    req.op === 'start'
+      ? [remoteCommand(req.command), req.command.join(' ')]
+      : req.op === 'send'
+        ? [req.text, req.enter ? 'enter' : '']
+        : [];
+  const r = await sshRun(
+    conn.target,
+    ['sh', '-c', SESSION_SCRIPT, 'banger-session', req.op, name, ...extra],
+    ctx.runner,
+    { timeoutMs: (STOP_GRACE_SECONDS + 30) * 1000, signal },
+  );
+  if (r.exitCode !== 0) throw sessionError(conn.vm.name, name, r.exitCode, r.stderr);
+  return parseSessionRows(r.stdout);
+}

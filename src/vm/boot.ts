@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import { vmFiles } from '../config/layout.js';
+import { BangerError, ErrorCode, errorMessage } from '../errors.js';
+import type { GuestAddress } from '../net/network.js';
+import { ensureMaster } from '../ssh/connection.js';
+import type { ImageRecord } from '../store/images.js';
+import type { KernelRecord } from '../store/kernels.js';
+import type { VmRecord } from '../store/vms.js';
+import type { OpContext } from '../system/operation.js';
+import type { VmHandles } from '../vmm/vmm.js';
+import type { VmContext } from './context.js';
+import { ensureAuthorizedKey } from './disks.js';
+import { findVm, sshTarget, viewOf, type VmView } from './lookup.js';
+import { cleanupRuntime } from './reconcile.js';
+import { consoleTail, waitForReadyLine } from './readiness.js';
+
+/** How long a VM may take from boot to "sshd ready" before vm create/start/run give up. */
+export const SSH_WAIT_MS = 90_000;
+
+/** `vm start`: the caller holds the VM's lock and has checked it is not running. */
+export async function startVm(
+  ctx: VmContext,
+  vm: VmRecord,
+  op: OpContext,
+  sshWaitMs?: number,
+): Promise<VmView> {
+  const key = await ctx.sshKey();
+  await ensureAuthorizedKey(vmFiles(vm.dir).workDisk, key.publicKey, ctx.runner);
+  await boot(ctx, vm, op, sshWaitMs);
+  return viewOf(ctx, findVm(ctx, vm.id));
+}
+
+/** Launches the VMM, records its handles, waits for sshd. Caller holds the VM's lock. */
+export async function boot(
+  ctx: VmContext,
+  vm: VmRecord,
+  op: OpContext,
+  sshWaitMs = SSH_WAIT_MS,
+): Promise<void> {
+  const { store } = ctx;
+  const image = store.images.findById(vm.imageId);
+  if (!image)
+    throw new BangerError(ErrorCode.NotFound, `vm "${vm.name}": its image is gone`, {
+      hint: `delete the VM ("banger vm rm ${vm.name}")`,
+    });
+  const kernel = kernelOf(ctx, image);
+  const vmm = ctx.vmms.current;
+  const network = await ctx.networks.for(vm.networkMode).attach(vm);
+  op.progress('boot', `${vmm.driver}/${vmm.accel}, ${vm.vcpu} vcpu, ${vm.memoryMiB} MiB`);
+  const files = vmFiles(vm.dir);
+  let handles: VmHandles;
+  try {
+    handles = await vmm.start(
+      {
+        id: vm.id,
+        name: vm.name,
+        dir: vm.dir,
+        kernel: kernel.kernelFile,
+        initrd: kernel.initrdFile ?? undefined,
+        cmdline: guestCmdline(vm.name, network.guest),
+        systemDisk: { path: files.systemDisk, format: 'qcow2' },
+        workDisk: files.workDisk,
+        vcpu: vm.vcpu,
+        memoryMiB: vm.memoryMiB,
+        network: network.launch,
+      },
+      { signal: op.signal, freePort: () => network.freePort() },
+    );
+  } catch (err) {
+    store.vms.setState(vm.id, 'error', errorMessage(err));
+    throw err;
+  }
+  if (handles.sshPort !== vm.sshPort) store.vms.setSshPort(vm.id, handles.sshPort);
+  await ctx.handles.set(vm, handles);
+  store.vms.setState(vm.id, 'running', null);
+  await waitForSsh(ctx, findVm(ctx, vm.id), handles, op, sshWaitMs);
+}
+
+/**
+ * What the guest reads from its kernel command line: the root disk, and its identity for
+ * banger-network (the Debian cloud kernel has no CONFIG_IP_PNP, so no `ip=`).
+ */
+export function guestCmdline(hostname: string, guest: GuestAddress): string[] {
+  return [
+    ...['root=/dev/vda', 'rw', 'quiet', 'cryptomgr.notests'],
+    `banger.hostname=${hostname}`,
+    `banger.ip=${guest.ip}`,
+    `banger.gw=${guest.gateway}`,
+    `banger.dns=${guest.dns}`,
+  ];
+}
+
+async function waitForSsh(
+  ctx: VmContext,
+  vm: VmRecord,
+  handles: VmHandles,
+  op: OpContext,
+  waitMs: number,
+): Promise<void> {
+  op.progress('wait for ssh', `guest console: ${handles.consoleLog}`);
+  const started = Date.now();
+  const deadline = started + waitMs;
+  const vmm = ctx.vmms.forDriver(handles.driver);
+  const outcome = await waitForReadyLine({
+    consoleLog: handles.consoleLog,
+    deadline,
+    signal: op.signal,
+    stillRunning: () => vmm.alive(handles, vm.id),
+  });
+  if (outcome === 'exited') {
+    const tail = consoleTail(await readFile(handles.consoleLog, 'utf8').catch(() => ''));
+    const message = `vm "${vm.name}": the VM process exited during boot${tail ? `; the console ends with:\n${tail}` : ''}`;
+    await cleanupRuntime(ctx, vm);
+    ctx.store.vms.setState(vm.id, 'error', `the VM process exited during boot`);
+    throw new BangerError(ErrorCode.Subprocess, message, {
+      hint: `"banger vm logs ${vm.name}" shows the whole console; "banger vm rm ${vm.name}" cleans up`,
+    });
+  }
+  if (outcome === 'timeout') throw sshTimeout(ctx, vm, waitMs);
+  const ready = Date.now();
+  // sshd listens: log in once and keep the connection for every later command.
+  const target = await sshTarget(ctx, vm);
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
+      ctx.log.info(
+        { vm: vm.name, sshdReadyMs: ready - started, loginMs: Date.now() - ready },
+        'vm ready',
+      );
+      return;
+    } catch (err) {
+      op.signal.throwIfAborted();
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  throw sshTimeout(ctx, vm, waitMs, lastError);
+}
+
+function sshTimeout(ctx: VmContext, vm: VmRecord, waitMs: number, cause?: unknown): BangerError {
+  const why = cause ? ` (last attempt: ${errorMessage(cause)})` : '';
+  const message =
+    `vm "${vm.name}" booted but ssh did not come up within ${formatSeconds(waitMs)}${why}: ` +
+    `sshd in the guest is the likely suspect. The VM is still running for inspection`;
+  ctx.store.vms.setState(vm.id, 'running', `ssh did not come up within ${formatSeconds(waitMs)}`);
+  return new BangerError(ErrorCode.SshTimeout, message, {
+    hint: `"banger vm logs ${vm.name}" shows its console; "banger vm delete ${vm.name}" removes it`,
+  });
+}
+
+export function kernelOf(ctx: VmContext, image: ImageRecord): KernelRecord {
+  const kernel = image.kernelId ? ctx.store.kernels.findById(image.kernelId) : undefined;
+  if (!kernel)
+    throw new BangerError(ErrorCode.NotFound, `image "${image.name}" has no kernel`, {
+      hint: `register it again with --kernel-ref or --kernel ("banger image register --help")`,
+    });
+  return kernel;
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)}s` : `${ms}ms`;
+}

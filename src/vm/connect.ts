@@ -1,0 +1,37 @@
+import { vmFiles } from '../config/layout.js';
+import { BangerError, ErrorCode, errorMessage } from '../errors.js';
+import { ensureMaster } from '../ssh/connection.js';
+import type { SshTarget } from '../ssh/options.js';
+import type { VmRecord } from '../store/vms.js';
+import type { VmHandles } from '../vmm/vmm.js';
+import type { VmContext } from './context.js';
+import { liveHandles, sshTarget } from './lookup.js';
+
+/** A running VM and how to reach it: for `vm ssh`, sessions and workspaces. */
+export interface Connection {
+  vm: VmRecord;
+  target: SshTarget;
+  handles: VmHandles;
+}
+
+/**
+ * The VM's ssh target, its master connection restarted if it died. The caller holds the
+ * lifecycle lock only for this; workspace and session I/O then run without it, so
+ * lifecycle operations never queue behind a copy.
+ */
+export async function connect(
+  ctx: VmContext,
+  vm: VmRecord,
+  signal: AbortSignal,
+): Promise<Connection> {
+  const handles = await liveHandles(ctx, vm);
+  if (!handles)
+    throw new BangerError(ErrorCode.Conflict, `vm "${vm.name}" is not running`, {
+      hint: `banger vm start ${vm.name}`,
+    });
+  const target = await sshTarget(ctx, vm);
+  await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, signal).catch((err: unknown) =>
+    ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'ssh master not available'),
+  );
+  return { vm, target, handles };
+}

@@ -1,0 +1,74 @@
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { FileName, type Layout } from '../config/layout.js';
+import type { FileSyncEntry } from '../config/schema.js';
+import { Networks, type NetworkProvider } from '../net/network.js';
+import { UserModeNetwork } from '../net/user-mode.js';
+import { ensureSshKey } from '../ssh/connection.js';
+import type { SshKey } from '../ssh/connection.js';
+import type { ImageRecord } from '../store/images.js';
+import type { Store } from '../store/store.js';
+import { KeyedMutex } from '../system/mutex.js';
+import type { OpContext } from '../system/operation.js';
+import type { Runner } from '../system/runner.js';
+import type { VmmRegistry } from '../vmm/vmm.js';
+import { HandlesCache } from './handles.js';
+import { join } from 'node:path';
+
+/** What the daemon hands the VM use cases. */
+export interface VmDeps {
+  layout: Layout;
+  store: Store;
+  runner: Runner;
+  log: Logger;
+  vmms: VmmRegistry;
+  /** Image lookup with build-or-pull when missing (ImageService.ensure). */
+  ensureImage(name: string, op: OpContext): Promise<ImageRecord>;
+  defaultImage: string;
+  /** [[file_sync]] from config, copied onto every new VM's work disk. */
+  fileSync?: readonly FileSyncEntry[] | undefined;
+  /** vmm.qemu_img_binary: the qemu-img that makes system-disk overlays. */
+  qemuImg?: string | undefined;
+  /** The network providers; user mode when not given. */
+  networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
+}
+
+/**
+ * The small state the VM use cases share: the daemon's dependencies plus the locks, the
+ * handles cache, the names being created and banger's ssh key. Each use case is a function
+ * of this context; none of them holds state of its own.
+ */
+export interface VmContext extends Omit<VmDeps, 'networks'> {
+  /** Lifecycle operations per VM (create, start, stop, kill, restart, delete, set). */
+  readonly locks: KeyedMutex;
+  /** Workspace I/O per VM: separate, so `vm stop`/`delete` never wait for a slow import. */
+  readonly workspaceLocks: KeyedMutex;
+  /** Creates reserve their name here until the record exists. */
+  readonly creating: Set<string>;
+  readonly handles: HandlesCache;
+  readonly networks: Networks;
+  sshKey(): Promise<SshKey>;
+}
+
+export function vmContext(deps: VmDeps): VmContext {
+  const handles = new HandlesCache(deps.vmms);
+  const portsInUse = () => handles.ports();
+  const providers = deps.networks?.(portsInUse) ?? [new UserModeNetwork(portsInUse)];
+  let key: SshKey | undefined;
+  return {
+    ...deps,
+    locks: new KeyedMutex(),
+    workspaceLocks: new KeyedMutex(),
+    creating: new Set(),
+    handles,
+    networks: new Networks(providers),
+    async sshKey() {
+      key ??= await ensureSshKey(deps.layout.sshDir, deps.runner);
+      await mkdir(join(deps.layout.runtimeDir, FileName.sshControlDir), {
+        recursive: true,
+        mode: 0o700,
+      });
+      return key;
+    },
+  };
+}

@@ -1,0 +1,138 @@
+import { homedir } from 'node:os';
+import { vmFiles } from '../config/layout.js';
+import { isValidName, nameProblem } from '../config/names.js';
+import { formatSize } from '../config/size.js';
+import { BangerError, ErrorCode } from '../errors.js';
+import type { ImageRecord } from '../store/images.js';
+import type { VmRecord } from '../store/vms.js';
+import { newId, Staging } from '../system/atomic-publish.js';
+import type { OpContext } from '../system/operation.js';
+import { inspectRepo } from '../workspace/git-transfer.js';
+import { boot, kernelOf } from './boot.js';
+import type { VmContext } from './context.js';
+import { createOverlay, createWorkDisk, ensureAuthorizedKey, seedHostKey } from './disks.js';
+import { syncFiles } from './file-sync.js';
+import { findVm, viewOf, type VmView } from './lookup.js';
+import { generateName } from './name-generator.js';
+import { validateSpec } from './spec.js';
+import { destroy } from './stop.js';
+
+export interface CreateRequest {
+  name?: string | undefined;
+  image?: string | undefined;
+  vcpu: number;
+  memoryMiB: number;
+  diskBytes: number;
+  nat?: boolean | undefined;
+  sshWaitMs?: number | undefined;
+  /** A repository the caller will copy in once the VM runs: checked before anything boots. */
+  workspace?: string | undefined;
+}
+
+/**
+ * Makes a VM and boots it: spec, name and workspace checked first, then the image (built
+ * or pulled when missing), the disks staged and published with the record, then the boot.
+ * A cancelled create leaves nothing; a VM that booted and failed stays for `vm logs`.
+ */
+export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext): Promise<VmView> {
+  validateSpec(req);
+  if (req.workspace !== undefined) await inspectRepo(req.workspace, ctx.runner);
+  const name = reserveName(ctx, req.name);
+  try {
+    op.progress('resolve image', req.image ?? ctx.defaultImage);
+    const image = await ctx.ensureImage(req.image ?? ctx.defaultImage, op);
+    kernelOf(ctx, image);
+    op.signal.throwIfAborted();
+
+    op.progress('disks', `system overlay on ${image.name}, ${formatSize(req.diskBytes)} work disk`);
+    const id = newId();
+    return await ctx.locks.run(id, async () => {
+      const vm = await makeVm(ctx, id, name, image, req, op);
+      ctx.creating.delete(name);
+      try {
+        await boot(ctx, vm, op, req.sshWaitMs);
+      } catch (err) {
+        if (op.signal.aborted) await destroy(ctx, vm);
+        throw err;
+      }
+      return viewOf(ctx, findVm(ctx, vm.id));
+    });
+  } finally {
+    ctx.creating.delete(name);
+  }
+}
+
+/** Disks staged in `<id>.staging`, published by rename together with the record. */
+async function makeVm(
+  ctx: VmContext,
+  id: string,
+  name: string,
+  image: ImageRecord,
+  req: CreateRequest,
+  op: OpContext,
+): Promise<VmRecord> {
+  const { store, layout, runner } = ctx;
+  const key = await ctx.sshKey();
+  const nat = req.nat ?? false;
+  const network = ctx.networks.for('user');
+  const staging = await Staging.create(layout.vmsDir, id);
+  try {
+    const files = vmFiles(staging.dir);
+    await createOverlay(image.rootfsFile, files.systemDisk, runner, ctx.qemuImg);
+    await createWorkDisk(files.workDisk, req.diskBytes, runner);
+    await ensureAuthorizedKey(files.workDisk, key.publicKey, runner);
+    await seedHostKey(files.workDisk, name, runner);
+    const fileSync = ctx.fileSync ?? [];
+    if (fileSync.length > 0) {
+      op.progress('file sync', `${fileSync.length} [[file_sync]] entries onto the work disk`);
+      await syncFiles({
+        disk: files.workDisk,
+        entries: fileSync,
+        home: homedir(),
+        runner,
+        warn: (message) => op.progress('file sync', message),
+      });
+    }
+    const { guestIp } = await network.allocate({ id, name, nat });
+    const now = new Date().toISOString();
+    return await staging.publishWith((dir) => {
+      const record: VmRecord = {
+        id,
+        name,
+        imageId: image.id,
+        state: 'created',
+        vcpu: req.vcpu,
+        memoryMiB: req.memoryMiB,
+        diskBytes: req.diskBytes,
+        networkMode: network.mode,
+        nat,
+        guestIp,
+        sshPort: 0,
+        dir,
+        lastError: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      store.vms.insert(record);
+      return record;
+    });
+  } finally {
+    await staging.discard();
+  }
+}
+
+/** Synchronous check-and-add: no other create can slip in between. */
+function reserveName(ctx: VmContext, requested: string | undefined): string {
+  const taken = new Set([...ctx.store.vms.names(), ...ctx.creating]);
+  if (requested !== undefined) {
+    if (!isValidName(requested))
+      throw new BangerError(ErrorCode.InvalidParams, nameProblem('VM', requested));
+    if (taken.has(requested))
+      throw new BangerError(ErrorCode.AlreadyExists, `a VM named "${requested}" already exists`, {
+        hint: `pick another --name, or remove it first ("banger vm rm ${requested}")`,
+      });
+  }
+  const name = requested ?? generateName(taken);
+  ctx.creating.add(name);
+  return name;
+}

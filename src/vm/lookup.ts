@@ -1,0 +1,76 @@
+import { sshControlPath } from '../config/layout.js';
+import { BangerError, ErrorCode } from '../errors.js';
+import type { SshTarget } from '../ssh/options.js';
+import type { VmRecord } from '../store/vms.js';
+import type { VmHandles } from '../vmm/vmm.js';
+import type { VmContext } from './context.js';
+import { reconcile } from './reconcile.js';
+
+/** A VM as the CLI sees it: the durable record plus what is true right now. */
+export interface VmView {
+  vm: VmRecord;
+  image: string;
+  running: boolean;
+  handles: VmHandles | undefined;
+}
+
+export function findVm(ctx: VmContext, ref: string): VmRecord {
+  const vm = ctx.store.vms.find(ref);
+  if (!vm)
+    throw new BangerError(ErrorCode.NotFound, `vm "${ref}" not found`, {
+      hint: '"banger vm ls" lists VMs',
+    });
+  return vm;
+}
+
+/**
+ * The one liveness check: the VM has handles (in memory, else from handles.json) whose
+ * pid is alive and is our VMM process for this VM. Returns those handles, else undefined.
+ */
+export async function liveHandles(ctx: VmContext, vm: VmRecord): Promise<VmHandles | undefined> {
+  const handles = await ctx.handles.get(vm);
+  if (!handles || !(await ctx.vmms.forDriver(handles.driver).alive(handles, vm.id)))
+    return undefined;
+  ctx.handles.remember(vm.id, handles);
+  return handles;
+}
+
+export async function vmAlive(ctx: VmContext, vm: VmRecord): Promise<boolean> {
+  return (await liveHandles(ctx, vm)) !== undefined;
+}
+
+/**
+ * The record brought up to date, unless a lifecycle operation holds the VM (a create that
+ * is still booting must not be mistaken for a VM whose process died). Reads never wait.
+ */
+export async function refresh(ctx: VmContext, vm: VmRecord): Promise<VmRecord> {
+  if (ctx.locks.held(vm.id)) return vm;
+  return ctx.locks.run(vm.id, async () => {
+    const current = ctx.store.vms.find(vm.id);
+    return current ? reconcile(ctx, current) : vm;
+  });
+}
+
+export async function viewOf(ctx: VmContext, vm: VmRecord): Promise<VmView> {
+  const current = await refresh(ctx, vm);
+  const handles = current.state === 'running' ? await liveHandles(ctx, current) : undefined;
+  return {
+    vm: current,
+    image: ctx.store.images.findById(current.imageId)?.name ?? current.imageId,
+    running: handles !== undefined,
+    handles,
+  };
+}
+
+/** How to reach the VM's sshd: its network says where, banger's key says who. */
+export async function sshTarget(ctx: VmContext, vm: VmRecord): Promise<SshTarget> {
+  const key = await ctx.sshKey();
+  const { host, port } = ctx.networks.for(vm.networkMode).sshEndpoint(vm, ctx.handles.peek(vm.id));
+  return {
+    host,
+    port,
+    user: 'root',
+    keyFile: key.privateKey,
+    controlPath: sshControlPath(ctx.layout, vm.id),
+  };
+}

@@ -1,0 +1,52 @@
+import { errorMessage } from '../errors.js';
+import { exitMaster } from '../ssh/connection.js';
+import type { VmRecord } from '../store/vms.js';
+import type { VmContext } from './context.js';
+import { sshTarget, vmAlive } from './lookup.js';
+
+/**
+ * Brings one record in line with reality: a VM recorded running whose process is gone has
+ * its leftovers (VMM runtime files, ssh master, handles.json) removed and becomes stopped.
+ * Called at daemon start for every VM and whenever a read finds one dead. Caller holds the
+ * VM's lock.
+ */
+export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord> {
+  if (await vmAlive(ctx, vm)) {
+    if (vm.state !== 'running') ctx.store.vms.setState(vm.id, 'running', vm.lastError);
+    return ctx.store.vms.find(vm.id) ?? vm;
+  }
+  const stale = vm.state === 'running' || vm.state === 'created';
+  // A stopped VM has nothing to clean unless a crash left its handles behind.
+  if (stale || (await ctx.handles.has(vm))) await cleanupRuntime(ctx, vm);
+  if (stale) {
+    ctx.log.info({ vm: vm.name }, 'vm process is gone: marking it stopped');
+    ctx.store.vms.setState(vm.id, 'stopped', vm.lastError);
+  }
+  return ctx.store.vms.find(vm.id) ?? vm;
+}
+
+/** At daemon start: every VM, then every network provider with the VMs that exist. */
+export async function reconcileAll(ctx: VmContext): Promise<void> {
+  for (const vm of ctx.store.vms.list()) {
+    await ctx.locks
+      .run(vm.id, () => reconcile(ctx, vm))
+      .catch((err: unknown) =>
+        ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'reconcile failed'),
+      );
+  }
+  const vms = ctx.store.vms.list();
+  for (const network of ctx.networks.all())
+    await network
+      .reconcile(vms)
+      .catch((err: unknown) =>
+        ctx.log.warn({ network: network.mode, err: errorMessage(err) }, 'reconcile failed'),
+      );
+}
+
+/** Removes what a VMM run leaves behind; safe on a VM that never ran. */
+export async function cleanupRuntime(ctx: VmContext, vm: VmRecord): Promise<void> {
+  const handles = await ctx.handles.get(vm);
+  await exitMaster(await sshTarget(ctx, vm), ctx.runner).catch(() => undefined);
+  await ctx.vmms.forDriver(handles?.driver ?? ctx.vmms.current.driver).cleanup(vm.dir);
+  await ctx.handles.drop(vm);
+}

@@ -1,0 +1,53 @@
+import { rm } from 'node:fs/promises';
+import { sshRun } from '../ssh/connection.js';
+import type { VmRecord } from '../store/vms.js';
+import type { VmContext } from './context.js';
+import { liveHandles, sshTarget } from './lookup.js';
+import { cleanupRuntime } from './reconcile.js';
+
+/** Graceful stop: the guest gets this long to power off before the VMM is told to quit. */
+export const STOP_TIMEOUT_MS = 20_000;
+
+export interface Stopped {
+  name: string;
+  wasRunning: boolean;
+}
+
+/**
+ * Graceful: the guest powers off (asked over ssh, then the VMM's power button when it has
+ * one), forced after a timeout. Caller holds the VM's lock; a stopped VM stays stopped.
+ */
+export async function stopVm(ctx: VmContext, vm: VmRecord): Promise<Stopped> {
+  const handles = await liveHandles(ctx, vm);
+  if (handles) {
+    // The golden image has no ACPI power-button handler (logind is trimmed): ask over ssh.
+    await sshRun(await sshTarget(ctx, vm), ['systemctl', 'poweroff', '--no-block'], ctx.runner, {
+      timeoutMs: 10_000,
+    }).catch(() => undefined);
+    const vmm = ctx.vmms.forDriver(handles.driver);
+    if (vmm.capabilities.gracefulStop) await vmm.stop(handles, STOP_TIMEOUT_MS);
+    else await vmm.kill(handles);
+  }
+  await cleanupRuntime(ctx, vm);
+  ctx.store.vms.setState(vm.id, 'stopped', null);
+  return { name: vm.name, wasRunning: handles !== undefined };
+}
+
+export async function killVm(ctx: VmContext, vm: VmRecord): Promise<Stopped> {
+  const handles = await liveHandles(ctx, vm);
+  if (handles) await ctx.vmms.forDriver(handles.driver).kill(handles);
+  await cleanupRuntime(ctx, vm);
+  ctx.store.vms.setState(vm.id, 'stopped', null);
+  return { name: vm.name, wasRunning: handles !== undefined };
+}
+
+/**
+ * Kills the VMM if it runs, gives back its network, removes the VM's directory, then its
+ * record. Caller holds the VM's lock.
+ */
+export async function destroy(ctx: VmContext, vm: VmRecord): Promise<void> {
+  await killVm(ctx, vm);
+  await ctx.networks.for(vm.networkMode).release(vm);
+  await rm(vm.dir, { recursive: true, force: true });
+  ctx.store.vms.delete(vm.id);
+}
