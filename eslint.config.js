@@ -1,6 +1,47 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The CLI is a client of the daemon: it talks to it through protocol/ and never imports
+// the daemon's use cases or the modules under them. The CLI's own folders share names with
+// them (cli/vm/ vs vm/), so the patterns are spelled per depth: from src/cli/x.ts the
+// daemon's vm/ is ../vm/, from src/cli/vm/x.ts it is ../../vm/.
+const DAEMON_SIDE = [
+  'vm',
+  'image',
+  'kernel',
+  'daemon',
+  'store',
+  'vmm',
+  'disk',
+  'catalog',
+  'guest',
+  'net',
+  'workspace',
+  'ssh/connection',
+  'session/sessions',
+];
+const cliBoundary = [1, 2, 3].map((depth) => {
+  const up = '../'.repeat(depth);
+  return {
+    files: [`src/cli/${'*/'.repeat(depth - 1)}*.ts`],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: DAEMON_SIDE.flatMap((d) => [`${up}${d}/*`, `${up}${d}.js`]),
+              message:
+                'the CLI reaches the daemon through protocol/ only (ARCHITECTURE.md, "Layout of the code")',
+            },
+          ],
+        },
+      ],
+    },
+  };
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'node_modules/', 'bin/', 'eslint.config.js'] },
   js.configs.recommended,
@@ -52,6 +93,7 @@ export default tseslint.config(
     files: ['src/cli/**', 'src/daemon/**', 'test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  ...cliBoundary,
   {
     files: ['**/*.test.ts', 'test/**', 'bench/**'],
     rules: {

@@ -13,6 +13,8 @@ import { sshWaitParam, type CreateFlags } from './spec-flags.js';
 export async function createVm(
   flags: CreateFlags & { sshWaitSeconds?: number },
   label: string,
+  /** An absolute repository path to be copied in after boot: checked by the daemon first. */
+  workspace?: string,
 ): Promise<VmDetail> {
   const layout = resolveLayout();
   const { config } = await loadConfig(layout.configFile);
@@ -36,6 +38,7 @@ export async function createVm(
             ...(flags.name !== undefined ? { name: flags.name } : {}),
             ...(flags.image !== undefined ? { image: flags.image } : {}),
             ...(flags.nat ? { nat: true } : {}),
+            ...(workspace !== undefined ? { workspace } : {}),
             ...sshWaitParam(flags),
           },
           { onProgress: progress.onProgress },

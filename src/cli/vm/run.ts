@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BangerError, ErrorCode, RemoteExitError } from '../../errors.js';
 import { examples } from '../output.js';
@@ -55,14 +56,10 @@ async function runVm(
 ): Promise<number> {
   const { createVm } = await import('./create-vm.js');
   const { sshSession, sshTargetFor, stillRunningReminder } = await import('./ssh-session.js');
-  if (path !== undefined) {
-    // A path that is not a repository fails before anything boots.
-    const { checkRepoPath } = await import('./workspace/repo-path.js');
-    await checkRepoPath(path);
-  }
   // A create that fails leaves no VM to delete; one whose ssh never came up is kept on
-  // purpose (its console says why), so any error here skips --rm.
-  const vm = await createVm(flags, 'vm run');
+  // purpose (its console says why), so any error here skips --rm. The daemon checks PATH
+  // before it boots anything.
+  const vm = await createVm(flags, 'vm run', path !== undefined ? resolve(path) : undefined);
   let code: number;
   try {
     if (path !== undefined) {
@@ -77,7 +74,7 @@ async function runVm(
   } finally {
     if (flags.rm) await removeVm(vm.name);
   }
-  if (!flags.rm && command === undefined) process.stderr.write(stillRunningReminder(vm.name));
+  if (!flags.rm) process.stderr.write(stillRunningReminder(vm.name));
   return code;
 }
 

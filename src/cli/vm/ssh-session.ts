@@ -3,13 +3,19 @@ import { constants } from 'node:os';
 import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../../ssh/options.js';
 import { withDaemon } from '../with-daemon.js';
 
+/** ssh's own exit code when it (not the remote command) failed. */
+export const SSH_FAILED = 255;
+/** What a command ended by Ctrl-C exits with, as in a shell: 128 + SIGINT. */
+export const INTERRUPTED = 128 + constants.signals.SIGINT;
+
 /**
  * Runs OpenSSH in the foreground against a VM: an interactive shell without a command, else
- * the command (its exit status is returned). A TTY is requested when stdin is a terminal.
+ * the command, whose exit status is returned — 128+N when it died of signal N (OpenSSH
+ * itself would say 255), 130 after Ctrl-C. A TTY is requested when stdin is a terminal.
  * The CLI ignores SIGINT meanwhile: the terminal delivers it to ssh, which forwards it.
  */
 export async function sshSession(
-  target: SshTarget,
+  target: SshTarget & { name?: string },
   command: readonly string[] | undefined,
   cwd?: string,
   tty = Boolean(process.stdin.isTTY),
@@ -20,18 +26,25 @@ export async function sshSession(
     sshDestination(target),
     ...remote(command, cwd),
   ];
-  const ignore = () => undefined;
-  process.on('SIGINT', ignore);
+  let interrupted = false;
+  const onInterrupt = () => void (interrupted = true);
+  process.on('SIGINT', onInterrupt);
   try {
-    return await new Promise<number>((resolve, reject) => {
+    const code = await new Promise<number>((resolve, reject) => {
       const child = spawn('ssh', args, { stdio: 'inherit' });
       child.once('error', reject);
-      child.once('exit', (code, signal) =>
-        resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+      child.once('exit', (status, signal) =>
+        resolve(status ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
       );
     });
+    if (code === SSH_FAILED && interrupted) return INTERRUPTED;
+    if (code === SSH_FAILED && command !== undefined)
+      process.stderr.write(
+        `banger: ssh to vm ${target.name ?? target.host} failed (exit 255): the connection broke or could not be made, or the command itself exited 255\n`,
+      );
+    return code;
   } finally {
-    process.off('SIGINT', ignore);
+    process.off('SIGINT', onInterrupt);
   }
 }
 
@@ -39,14 +52,20 @@ export async function sshTargetFor(ref: string): Promise<SshTarget & { name: str
   return withDaemon((c) => c.call('vm.ssh', { ref }));
 }
 
-/** Printed after an interactive session on a VM that keeps running. */
+/** Printed after a session or command on a VM that keeps running. */
 export function stillRunningReminder(name: string): string {
   return `vm ${name} is still running: stop it with "banger vm stop ${name}", delete it with "banger vm rm ${name}"\n`;
 }
 
-/** The remote command line: the command (or a login shell) run in `cwd` when given. */
-function remote(command: readonly string[] | undefined, cwd: string | undefined): string[] {
-  if (cwd === undefined) return command ? [remoteCommand(command)] : [];
-  const inDir = `cd ${remoteCommand([cwd])} && `;
-  return [command ? `${inDir}${remoteCommand(command)}` : `${inDir}exec "\${SHELL:-/bin/sh}" -l`];
+/**
+ * The remote command line: the command (or a login shell) run in `cwd` when given. A
+ * command runs as a child of the remote shell, not in its place: sshd reports a command
+ * killed by a signal as "exit-signal", which OpenSSH turns into 255, while the shell's `$?`
+ * is 128+N; Ctrl-C (SIGINT to the pane's process group) exits the shell with 130 by its trap.
+ */
+export function remote(command: readonly string[] | undefined, cwd: string | undefined): string[] {
+  const inDir = cwd === undefined ? '' : `cd ${remoteCommand([cwd])} && `;
+  if (command === undefined)
+    return cwd === undefined ? [] : [`${inDir}exec "\${SHELL:-/bin/sh}" -l`];
+  return [`trap 'exit ${INTERRUPTED}' INT; ${inDir}${remoteCommand(command)}; exit $?`];
 }
