@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import type { Command } from 'commander';
 import { after, before, describe, test } from 'node:test';
+import { EMBEDDED_IMAGES, EMBEDDED_KERNELS } from '../../src/catalog/embedded.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { daemonPids, makeSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 // Usage errors are decided by the CLI alone: exit 2, one "banger:" line naming the flag,
@@ -122,4 +125,42 @@ describe('usage errors', () => {
       assert.match(String(r.stderr), /^banger: vm "box" not found/);
     }
   });
+});
+
+/** Every command's full --help, with the text added after it (examples), keyed by its path. */
+function allHelp(cmd: Command, path: string[] = []): Map<string, string> {
+  let text = '';
+  cmd.configureOutput({ writeOut: (s) => (text += s) });
+  cmd.outputHelp();
+  const all = new Map([[path.join(' '), text]]);
+  for (const sub of cmd.commands)
+    for (const entry of allHelp(sub, [...path, sub.name()])) all.set(...entry);
+  return all;
+}
+
+// A help example must work as printed: a kernel or image it names is in the embedded catalog,
+// made by another example (import, build, register, promote), a NAME placeholder, or one its
+// comment says comes from the user's own [catalog] files.
+test('help examples name only kernels and images that exist', () => {
+  const examples = [...allHelp(buildProgram()).values()]
+    .flatMap((text) => text.split('\n'))
+    .filter((line) => line.startsWith('  $ '));
+  assert.ok(examples.length > 40, `only ${examples.length} examples found`);
+  const made = new Set(
+    [...EMBEDDED_IMAGES.entries, ...EMBEDDED_KERNELS.entries].map((e) => e.name),
+  );
+  const makes =
+    /banger (?:kernel import|image build|image register|image promote \S+) ([a-z0-9][\w.-]*)/;
+  for (const line of examples) made.add(makes.exec(line)?.[1] ?? '');
+  const uses =
+    /banger (?:kernel (?:show|pull|rm)|image (?:pull|show|export|rm|delete)) (\S+)|--kernel-ref (\S+)|--image (\S+)/g;
+  const unknown = examples
+    .filter((line) => !/#.*\[catalog\]/.test(line))
+    .flatMap((line) =>
+      [...line.replace(/#.*/, '').matchAll(uses)]
+        .map((m) => m[1] ?? m[2] ?? m[3] ?? '')
+        .filter((name) => !made.has(name) && !/^[A-Z]+$/.test(name))
+        .map((name) => `${name} in: ${line.trim()}`),
+    );
+  assert.deepEqual(unknown, []);
 });
