@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { SpecField } from '../../config/limits.js';
 import { formatSize } from '../../config/size.js';
+import type { Layout } from '../../config/layout.js';
+import type { Config } from '../../config/schema.js';
 import type { ResolvedVmDefaults } from '../../config/vm-defaults.js';
 import { BangerError } from '../../errors.js';
 import { nameValue, positiveNumberValue, specValue } from '../flag-values.js';
@@ -83,11 +85,14 @@ export function addSpecFlags(cmd: Command): Command {
 }
 
 /**
- * The size a new VM gets without the flag, and which layer decided it (config, auto, builtin),
- * as `vm run --help` shows them. Undefined when config.toml is broken: help still works, and
- * the command itself reports the config error.
+ * config.toml, and the size a new VM gets for each flag not given with the layer that decided
+ * it (config, auto, builtin). A broken config.toml is a Config error. No daemon is involved.
  */
-export async function createDefaults(): Promise<ResolvedVmDefaults | undefined> {
+export async function loadCreateDefaults(): Promise<{
+  layout: Layout;
+  config: Config;
+  defaults: ResolvedVmDefaults;
+}> {
   const [{ resolveLayout }, { loadConfig }, { resolveVmDefaults }, { hostFacts }] =
     await Promise.all([
       import('../../config/layout.js'),
@@ -95,9 +100,15 @@ export async function createDefaults(): Promise<ResolvedVmDefaults | undefined> 
       import('../../config/vm-defaults.js'),
       import('../../system/host.js'),
     ]);
+  const layout = resolveLayout();
+  const { config } = await loadConfig(layout.configFile);
+  return { layout, config, defaults: resolveVmDefaults(config, hostFacts()) };
+}
+
+/** The defaults for help: undefined when config.toml is broken (the command reports that). */
+async function helpDefaults(): Promise<ResolvedVmDefaults | undefined> {
   try {
-    const { config } = await loadConfig(resolveLayout().configFile);
-    return resolveVmDefaults(config, hostFacts());
+    return (await loadCreateDefaults()).defaults;
   } catch (err) {
     if (err instanceof BangerError) return undefined;
     throw err;
@@ -113,7 +124,7 @@ export async function createDefaults(): Promise<ResolvedVmDefaults | undefined> 
 function showCreateDefaults(cmd: Command): void {
   cmd.parent?.hook('preSubcommand', async (_, sub) => {
     if (sub !== cmd) return;
-    const defaults = await createDefaults();
+    const defaults = await helpDefaults();
     if (defaults === undefined) return;
     for (const { field, flags, description, show } of SPEC_FLAGS) {
       const option = cmd.options.find((o) => o.flags === flags);
