@@ -1,5 +1,6 @@
 // Parsers for flag values, run by commander while it parses: a bad value is a usage error
 // (exit 2) naming the flag, before any command starts the daemon.
+import { type SpecField, specProblem } from '../config/limits.js';
 import { SizeError, parseMemoryMiB, parseSize } from '../config/size.js';
 import { isValidName, nameProblem } from '../config/names.js';
 import { UsageError } from '../errors.js';
@@ -56,6 +57,24 @@ export function positiveNumberValue(flag: string, example: string): Parse<number
     throw new UsageError(`${flag}: ${JSON.stringify(value)} is not a number greater than 0`, {
       hint: `e.g. ${flag} ${example}`,
     });
+  };
+}
+
+/**
+ * A VM's vCPUs, memory (MiB) or work disk size (bytes), refused outside the limits the
+ * daemon enforces, so the message names the flag the user typed.
+ */
+export function specValue(field: SpecField, flag: string, example: string): Parse<number> {
+  const parse = {
+    vcpu: positiveIntValue,
+    memoryMiB: memoryValue,
+    diskBytes: sizeValue,
+  }[field](flag, example);
+  return (value) => {
+    const n = parse(value);
+    const problem = specProblem(field, n, flag);
+    if (problem === undefined) return n;
+    throw new UsageError(problem, { hint: `e.g. ${flag} ${example}` });
   };
 }
 

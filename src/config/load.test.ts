@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execa } from 'execa';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,12 +38,12 @@ const invalid: [string, string][] = [
   ['vm_defaults = 3', 'vm_defaults: expected a table, got 3'],
   ['vmm = 1979-05-27', 'vmm: expected a table, got a date'],
   // [vm_defaults]
-  ['[vm_defaults]\nvcpu = 0', 'vm_defaults.vcpu: must be between 1 and 64, got 0'],
-  ['[vm_defaults]\nvcpu = 65', 'vm_defaults.vcpu: must be between 1 and 64, got 65'],
+  ['[vm_defaults]\nvcpu = 0', 'vm_defaults.vcpu 0 is out of range: use 1 to 64'],
+  ['[vm_defaults]\nvcpu = 65', 'vm_defaults.vcpu 65 is out of range: use 1 to 64'],
   ['[vm_defaults]\nvcpu = 1.5', 'vm_defaults.vcpu: expected a whole number, got 1.5'],
   ['[vm_defaults]\nvcpu = "2"', 'vm_defaults.vcpu: expected a number, got "2"'],
-  ['[vm_defaults]\nmemory = 64', 'vm_defaults.memory: 64 MiB is below the 128 MiB minimum'],
-  ['[vm_defaults]\nmemory = "64M"', 'vm_defaults.memory: 64 MiB is below the 128 MiB minimum'],
+  ['[vm_defaults]\nmemory = 64', 'vm_defaults.memory 64 MiB is below the 256 MiB minimum'],
+  ['[vm_defaults]\nmemory = "255M"', 'vm_defaults.memory 255 MiB is below the 256 MiB minimum'],
   [
     '[vm_defaults]\nmemory = "1500K"',
     'vm_defaults.memory: invalid memory "1500K": not a whole number of MiB',
@@ -53,8 +54,8 @@ const invalid: [string, string][] = [
   ],
   ['[vm_defaults]\nmemory = "lots"', 'vm_defaults.memory: invalid size "lots": use a number'],
   ['[vm_defaults]\nmemory = true', 'vm_defaults.memory: expected a size like "8G", got true'],
-  ['[vm_defaults]\ndisk_size = "512M"', 'vm_defaults.disk_size: 512M is below the 1G minimum'],
-  ['[vm_defaults]\ndisk_size = 1000', 'vm_defaults.disk_size: 1000B is below the 1G minimum'],
+  ['[vm_defaults]\ndisk_size = "63M"', 'vm_defaults.disk_size 63M is below the 64M minimum'],
+  ['[vm_defaults]\ndisk_size = 1000', 'vm_defaults.disk_size 1000B is below the 64M minimum'],
   ['[vm_defaults]\ndisk_size = "8X"', 'vm_defaults.disk_size: invalid size "8X"'],
   ['[vm_defaults]\ndisk_size = "-8G"', 'vm_defaults.disk_size: invalid size "-8G"'],
   // [[file_sync]]
@@ -62,54 +63,60 @@ const invalid: [string, string][] = [
     '[file_sync]\nhost = "~/a"',
     'file_sync: expected [[file_sync]] entries (an array of tables), got a table',
   ],
-  ['file_sync = ["~/a"]', 'file_sync[0]: expected a table, got "~/a"'],
-  [sync('guest = "~/a"'), 'file_sync[0].host: required key is missing'],
-  [sync('host = "~/a"'), 'file_sync[0].guest: required key is missing'],
-  [sync('host = ""\nguest = "~/a"'), 'file_sync[0].host: must not be empty'],
-  [sync('host = "~/a"\nguest = ""'), 'file_sync[0].guest: must not be empty'],
-  [sync('host = 5\nguest = "~/a"'), 'file_sync[0].host: expected a string, got 5'],
+  ['file_sync = ["~/a"]', 'file_sync entry 1: expected a table, got "~/a"'],
+  [sync('guest = "~/a"'), 'file_sync entry 1, host: required key is missing'],
+  [sync('host = "~/a"'), 'file_sync entry 1, guest: required key is missing'],
+  [sync('host = ""\nguest = "~/a"'), 'file_sync entry 1, host: must not be empty'],
+  [sync('host = "~/a"\nguest = ""'), 'file_sync entry 1, guest: must not be empty'],
+  [sync('host = 5\nguest = "~/a"'), 'file_sync entry 1, host: expected a string, got 5'],
   [
     sync('host = "a/b"\nguest = "~/a"'),
-    'file_sync[0].host: "a/b" is relative; use an absolute path or one under ~/',
+    'file_sync entry 1, host: "a/b" is relative; use an absolute path or one under ~/',
   ],
   [
     sync('host = "~bob/a"\nguest = "~/a"'),
-    'file_sync[0].host: "~bob/a": ~user paths are not supported',
+    'file_sync entry 1, host: "~bob/a": ~user paths are not supported',
   ],
   [
     sync('host = "~/a"\nguest = "~bob/a"'),
-    'file_sync[0].guest: "~bob/a": ~user paths are not supported',
+    'file_sync entry 1, guest: "~bob/a": ~user paths are not supported',
   ],
   [
     sync('host = "~/../etc"\nguest = "~/a"'),
-    'file_sync[0].host: "~/../etc" contains a ".." segment',
+    'file_sync entry 1, host: "~/../etc" contains a ".." segment',
   ],
-  [sync('host = "/a/b/.."\nguest = "~/a"'), 'file_sync[0].host: "/a/b/.." contains a ".." segment'],
+  [
+    sync('host = "/a/b/.."\nguest = "~/a"'),
+    'file_sync entry 1, host: "/a/b/.." contains a ".." segment',
+  ],
   [
     sync('host = "~/a"\nguest = "/root/../etc"'),
-    'file_sync[0].guest: "/root/../etc" contains a ".." segment',
+    'file_sync entry 1, guest: "/root/../etc" contains a ".." segment',
   ],
   [
     sync('host = "~/a"\nguest = "a"'),
-    'file_sync[0].guest: "a" is relative; use a path under ~/ or /root',
+    'file_sync entry 1, guest: "a" is relative; use a path under ~/ or /root',
   ],
   [
     sync('host = "~/a"\nguest = "/rootkit"'),
-    'file_sync[0].guest: "/rootkit" is outside the guest home',
+    'file_sync entry 1, guest: "/rootkit" is outside the guest home',
   ],
   [
     sync('host = "~/a"\nguest = "/tmp/a"'),
-    'file_sync[0].guest: "/tmp/a" is outside the guest home',
+    'file_sync entry 1, guest: "/tmp/a" is outside the guest home',
   ],
   [
     `${sync(ok)}${sync(ok)}${sync('host = "/a"\nguest = "/etc/passwd"')}`,
-    'file_sync[2].guest: "/etc/passwd" is outside the guest home; use a path under ~/ or /root',
+    'file_sync entry 3, guest: "/etc/passwd" is outside the guest home; use a path under ~/ or /root',
   ],
-  [sync(`${ok}\nmode = "999"`), 'file_sync[0].mode: "999" is not a file mode'],
-  [sync(`${ok}\nmode = "60"`), 'file_sync[0].mode: "60" is not a file mode'],
-  [sync(`${ok}\nmode = "07777"`), 'file_sync[0].mode: "07777" is not a file mode'],
-  [sync(`${ok}\nmode = "rw"`), 'file_sync[0].mode: "rw" is not a file mode'],
-  [sync(`${ok}\nmode = 600`), 'file_sync[0].mode: expected an octal string like "0600", got 600'],
+  [sync(`${ok}\nmode = "999"`), 'file_sync entry 1, mode: "999" is not a file mode'],
+  [sync(`${ok}\nmode = "60"`), 'file_sync entry 1, mode: "60" is not a file mode'],
+  [sync(`${ok}\nmode = "07777"`), 'file_sync entry 1, mode: "07777" is not a file mode'],
+  [sync(`${ok}\nmode = "rw"`), 'file_sync entry 1, mode: "rw" is not a file mode'],
+  [
+    sync(`${ok}\nmode = 600`),
+    'file_sync entry 1, mode: expected an octal string like "0600", got 600',
+  ],
   // [vmm]
   ['[vmm]\ndriver = "kvm"', 'vmm.driver: expected one of auto, qemu, firecracker, got "kvm"'],
   ['[vmm]\naccel = "hvf"', 'vmm.accel: expected one of auto, kvm, tcg, got "hvf"'],
@@ -148,7 +155,10 @@ const invalid: [string, string][] = [
   ['[vm_defaults]\ncpus = 2', 'unknown key "vm_defaults.cpus" (did you mean "vcpu"?)'],
   ['[vmm]\nqemu_bin = "qemu"', 'unknown key "vmm.qemu_bin" (did you mean "qemu_binary"?)'],
   ['[network]\ndnsport = 53', 'unknown key "network.dnsport" (did you mean "dns_port"?)'],
-  [sync('hots = "~/a"\nguest = "~/a"'), 'unknown key "file_sync[0].hots" (did you mean "host"?)'],
+  [
+    sync('hots = "~/a"\nguest = "~/a"'),
+    'unknown key "hots" in file_sync entry 1 (did you mean "host"?)',
+  ],
 ];
 
 test('every invalid shape is rejected with the key or entry index named', () => {
@@ -209,11 +219,11 @@ qemu_img_binary = "qemu-img"
 firecracker_binary = "firecracker"
 
 [network]
-mode = "tap"
-subnet = "10.20.0.0/16"
-bridge = "br-banger.1"
-dns_port = 5353
-nat = true
+mode = "user"
+subnet = "172.30.0.0/24"
+bridge = "banger0"
+dns_port = 42069
+nat = false
 `,
   );
   const loaded = await loadConfig(path);
@@ -239,13 +249,34 @@ nat = true
     qemuImgBinary: 'qemu-img',
     firecrackerBinary: 'firecracker',
   });
-  assert.deepEqual(config.network, {
-    mode: 'tap',
-    subnet: '10.20.0.0/16',
-    bridge: 'br-banger.1',
-    dnsPort: 5353,
-    nat: true,
-  });
+  assert.deepEqual(config.network, defaultConfig().network);
+});
+
+test('a [network] key set to anything but its default is refused, naming the key', () => {
+  // Only user-mode networking exists: a config asking for more must not quietly get less.
+  const refused: [string, string][] = [
+    ['mode = "tap"', 'network.mode = "tap" is not supported yet: only "user" works today'],
+    ['nat = true', 'network.nat = true is not supported yet: only false works today'],
+    [
+      'subnet = "10.20.0.0/16"',
+      'network.subnet = "10.20.0.0/16" is not supported yet: only "172.30.0.0/24" works today',
+    ],
+    ['bridge = "br1"', 'network.bridge = "br1" is not supported yet: only "banger0" works today'],
+    ['dns_port = 53', 'network.dns_port = 53 is not supported yet: only 42069 works today'],
+  ];
+  for (const [line, expected] of refused) {
+    const err = configError(`[network]\n${line}\n`);
+    assert.equal(err.message, `config ${FILE}: ${expected}; remove the key`);
+    assert.equal(err.hint, `fix or remove the key in ${FILE}`);
+  }
+});
+
+test('the VM size limits are the ones the daemon enforces, inclusive', () => {
+  const config = parseConfigText(
+    '[vm_defaults]\nvcpu = 64\nmemory = "256M"\ndisk_size = "64M"\n',
+    FILE,
+  );
+  assert.deepEqual(config.vmDefaults, { vcpu: 64, memoryMiB: 256, diskBytes: 64 * 2 ** 20 });
 });
 
 test('numbers work for memory (MiB) and disk_size (bytes)', () => {
@@ -287,14 +318,29 @@ test('an unreadable path is a Config error naming the file', async () => {
     assert.ok(err.message.startsWith(`config ${dir}: cannot read: `), err.message);
     return true;
   });
-  if (process.getuid?.() === 0) return; // root reads mode-000 files
-  const path = join(dir, 'locked.toml');
-  await writeFile(path, 'nat = true\n');
+});
+
+test('a config file the user may not read is a Config error naming it', async () => {
+  // Root reads mode-000 files, so as root the loader runs in a child that is `nobody`.
+  const open = await mkdtemp(join(tmpdir(), 'banger-config-locked-'));
+  after(() => rm(open, { recursive: true, force: true }));
+  await chmod(open, 0o755);
+  const path = join(open, 'config.toml');
+  await writeFile(path, 'default_image_name = "x"\n');
   await chmod(path, 0o000);
-  await assert.rejects(
-    loadConfig(path),
-    /^BangerError: config .*locked.toml: cannot read: .*permission denied/,
-  );
+  const loader = new URL('./load.ts', import.meta.url).href;
+  const script = `try { await (await import(${JSON.stringify(loader)})).loadConfig(${JSON.stringify(path)}); }
+    catch (err) { process.stdout.write(JSON.stringify({ code: err.code, message: err.message, hint: err.hint })); }`;
+  const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
+  const asRoot = process.getuid?.() === 0;
+  const argv = asRoot
+    ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', ...node]
+    : node;
+  const { stdout } = await execa(argv[0]!, argv.slice(1), { env: { ...process.env, HOME: open } });
+  const err = JSON.parse(stdout) as { code: string; message: string; hint: string };
+  assert.equal(err.code, ErrorCode.Config);
+  assert.match(err.message, new RegExp(`^config ${path}: cannot read: EACCES: permission denied`));
+  assert.equal(err.hint, `check that ${path} is a readable file`);
 });
 
 test('a syntax error in a file on disk is reported with the real path', async () => {

@@ -5,6 +5,7 @@ import { TomlError, parse } from 'smol-toml';
 import type { z } from 'zod';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { suggest } from './did-you-mean.js';
+import { keyPath } from './key-path.js';
 import { type Config, KNOWN_KEYS, defaultConfig, validateConfig } from './schema.js';
 
 export interface LoadedConfig {
@@ -54,23 +55,20 @@ export function parseConfigText(text: string, path: string): Config {
   });
 }
 
-/** `file_sync[2].guest` from ['file_sync', 2, 'guest']. */
-export function keyPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((part, i) =>
-      typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`,
-    )
-    .join('');
-}
-
 function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   if (issue === undefined) return 'invalid configuration';
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
     const table = issue.path.filter((part) => typeof part === 'string').join('.');
     const hint = suggest(key, KNOWN_KEYS[table] ?? []);
-    const where = keyPath([...issue.path, key]);
-    return `unknown key ${JSON.stringify(where)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`;
+    const where = issue.path.some((part) => typeof part === 'number')
+      ? `${JSON.stringify(key)} in ${keyPath(issue.path)}`
+      : JSON.stringify(keyPath([...issue.path, key]));
+    return `unknown key ${where}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`;
   }
-  return issue.path.length > 0 ? `${keyPath(issue.path)}: ${issue.message}` : issue.message;
+  // A message that names its key itself (`network.nat = true is not supported yet`).
+  const whole = issue.code === 'custom' && issue.params?.['whole'] === true;
+  return issue.path.length > 0 && !whole
+    ? `${keyPath(issue.path)}: ${issue.message}`
+    : issue.message;
 }

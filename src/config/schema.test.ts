@@ -56,11 +56,11 @@ test('defaultConfig returns a fresh object each call', () => {
 test('validateConfig works on already-parsed data and keeps issue paths', () => {
   const good = validateConfig({
     vm_defaults: { memory: '1.5G' },
-    network: { subnet: '10.0.0.0/8' },
+    network: { subnet: '172.30.0.0/24' },
   });
   assert.ok(good.success);
   assert.equal(good.data.vmDefaults.memoryMiB, 1536);
-  assert.equal(good.data.network.subnet, '10.0.0.0/8');
+  assert.equal(good.data.network.subnet, '172.30.0.0/24');
 
   const bad = validateConfig({ file_sync: [{ host: '~/a', guest: '/etc/a' }] });
   assert.ok(!bad.success);

@@ -3,15 +3,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { GiB, SizeError, formatSize, parseMemoryMiB, parseSize } from './size.js';
+import { type SpecField, specProblem } from './limits.js';
+import { SizeError, parseMemoryMiB, parseSize } from './size.js';
 import { isValidName, nameProblem } from './names.js';
 
 export const DEFAULT_IMAGE_NAME = 'debian-bookworm';
 export const DEFAULT_SUBNET = '172.30.0.0/24';
 export const DEFAULT_BRIDGE = 'banger0';
 export const DEFAULT_DNS_PORT = 42069;
-export const MIN_MEMORY_MIB = 128;
-export const MIN_DISK_BYTES = GiB;
 
 export const VMM_DRIVERS = ['auto', 'qemu', 'firecracker'] as const;
 export const VMM_ACCELS = ['auto', 'kvm', 'tcg'] as const;
@@ -105,25 +104,46 @@ function intRange(min: number, max: number) {
   return z.number().int().min(min, { error }).max(max, { error });
 }
 
-/** A size field: `parse` turns a string or number into the unit, then the minimum applies. */
-function size(parse: (v: string | number) => number, min: number, show: (n: number) => string) {
+/**
+ * A VM size key: a whole number (vcpu) or a size (`parse` turns a string or number into the
+ * unit), then the limits every VM size obeys, with the key named (`vm_defaults.memory`).
+ */
+function vmSize(key: string, field: SpecField, parse?: (v: string | number) => number) {
   return z.unknown().transform((value, ctx) => {
-    if (typeof value !== 'string' && typeof value !== 'number') {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected a size like "8G", got ${describeValue(value)}`,
-      });
+    const fail = (message: string, whole = false) => {
+      ctx.addIssue({ code: 'custom', message, ...(whole ? { params: { whole } } : {}) });
       return z.NEVER;
+    };
+    let n: number;
+    if (parse === undefined) {
+      if (typeof value !== 'number') return fail(`expected a number, got ${describeValue(value)}`);
+      if (!Number.isInteger(value)) return fail(`expected a whole number, got ${value}`);
+      n = value;
+    } else {
+      if (typeof value !== 'string' && typeof value !== 'number') {
+        return fail(`expected a size like "8G", got ${describeValue(value)}`);
+      }
+      try {
+        n = parse(value);
+      } catch (err) {
+        if (!(err instanceof SizeError)) throw err;
+        return fail(err.message);
+      }
     }
-    try {
-      const n = parse(value);
-      if (n >= min) return n;
-      ctx.addIssue({ code: 'custom', message: `${show(n)} is below the ${show(min)} minimum` });
-    } catch (err) {
-      if (!(err instanceof SizeError)) throw err;
-      ctx.addIssue({ code: 'custom', message: err.message });
-    }
-    return z.NEVER;
+    const problem = specProblem(field, n, `vm_defaults.${key}`);
+    return problem === undefined ? n : fail(problem, true);
+  });
+}
+
+/**
+ * A [network] key that only its default is accepted for: networking beyond user mode is not
+ * implemented, and a config asking for it must not quietly get user mode.
+ */
+function networkDefault<T extends z.ZodType>(key: string, schema: T, fallback: z.output<T>) {
+  return schema.superRefine((value, ctx) => {
+    if (value === fallback) return;
+    const message = `network.${key} = ${describeValue(value)} is not supported yet: only ${describeValue(fallback)} works today; remove the key`;
+    ctx.addIssue({ code: 'custom', message, params: { whole: true } });
   });
 }
 
@@ -188,12 +208,10 @@ const modeSchema = z
   .transform((value) => parseInt(value, 8));
 
 const vmDefaultsShape = {
-  vcpu: intRange(1, 64).optional(),
-  memory: size(parseMemoryMiB, MIN_MEMORY_MIB, (n) => `${n} MiB`).optional(),
-  disk_size: size(
-    (v) => (typeof v === 'number' ? bytesNumber(v) : parseSize(v)),
-    MIN_DISK_BYTES,
-    formatSize,
+  vcpu: vmSize('vcpu', 'vcpu').optional(),
+  memory: vmSize('memory', 'memoryMiB', parseMemoryMiB).optional(),
+  disk_size: vmSize('disk_size', 'diskBytes', (v) =>
+    typeof v === 'number' ? bytesNumber(v) : parseSize(v),
   ).optional(),
 };
 const fileSyncShape = {
@@ -209,11 +227,11 @@ const vmmShape = {
   firecracker_binary: text(programProblem).optional(),
 };
 const networkShape = {
-  mode: z.enum(NETWORK_MODES).optional(),
-  subnet: text(cidrProblem).optional(),
-  bridge: text(bridgeProblem).optional(),
-  dns_port: intRange(1, 65535).optional(),
-  nat: z.boolean().optional(),
+  mode: networkDefault('mode', z.enum(NETWORK_MODES), 'user').optional(),
+  subnet: networkDefault('subnet', text(cidrProblem), DEFAULT_SUBNET).optional(),
+  bridge: networkDefault('bridge', text(bridgeProblem), DEFAULT_BRIDGE).optional(),
+  dns_port: networkDefault('dns_port', intRange(1, 65535), DEFAULT_DNS_PORT).optional(),
+  nat: networkDefault('nat', z.boolean(), false).optional(),
 };
 const DEB_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 const imageBuildShape = {

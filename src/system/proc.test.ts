@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import {
   parseMappingResident,
@@ -27,9 +28,6 @@ test('a live child: exists, its argv, its usage; after exit: gone', async () => 
   try {
     assert.equal(pidExists(pid), true);
     assert.deepEqual(await processArgs(pid), ['sleep', '30']);
-    const usage = await processUsage(pid);
-    assert.ok(usage.rssBytes > 0);
-    assert.ok(usage.cpuSeconds >= 0);
     assert.equal(await waitForExit(pid, 100), false);
   } finally {
     child.kill('SIGKILL');
@@ -38,6 +36,30 @@ test('a live child: exists, its argv, its usage; after exit: gone', async () => 
   assert.deepEqual(await processArgs(999_999_999), []);
   assert.equal(pidExists(0), false);
   assert.equal(pidExists(-5), false);
+});
+
+test('processUsage agrees with what a child measures of itself', async () => {
+  // The child burns 0.3 s of CPU, prints its own CPU time and RSS, then idles: the parser must
+  // find that time in /proc/PID/stat (ticks of 10 ms) and that RSS in /proc/PID/status.
+  const burn = `const cpu = () => { const { user, system } = process.cpuUsage(); return (user + system) / 1e6; };
+    while (cpu() < 0.3);
+    console.log(JSON.stringify({ cpu: cpu(), rss: process.memoryUsage().rss }));
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', burn], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [line] = (await once(child.stdout, 'data')) as [Buffer];
+    const self = JSON.parse(String(line)) as { cpu: number; rss: number };
+    const usage = await processUsage(child.pid!);
+    assert.ok(self.cpu >= 0.3, `the child burnt ${self.cpu} s`);
+    assert.ok(
+      Math.abs(usage.cpuSeconds - self.cpu) < 0.1,
+      `${usage.cpuSeconds} s vs ${self.cpu} s`,
+    );
+    const ratio = usage.rssBytes / self.rss;
+    assert.ok(ratio > 0.8 && ratio < 1.25, `rss ${usage.rssBytes} vs ${self.rss}`);
+  } finally {
+    child.kill('SIGKILL');
+  }
 });
 
 test('smaps: the resident part of the anonymous mapping of the guest RAM size only', () => {

@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { parseConfigText } from '../config/load.js';
 import { debugfsCat, debugfsStat } from '../disk/debugfs.js';
 import { realRunner } from '../system/runner.js';
 import { createWorkDisk, ensureAuthorizedKey } from './disks.js';
@@ -99,11 +100,28 @@ test('an entry that cannot be copied is an error naming it', async () => {
   await assert.rejects(
     syncFiles({
       disk: file,
-      entries: [{ host: '~/auth.json', guest: '/root', mode: undefined }],
+      entries: parseConfigText(
+        '[[file_sync]]\nhost = "~/.aws"\nguest = "~/.aws"\n' +
+          '[[file_sync]]\nhost = "~/auth.json"\nguest = "/root"\n',
+        'config.toml',
+      ).fileSync,
       home,
       runner: realRunner,
       warn: () => undefined,
     }),
-    /file_sync entry 1 \(~\/auth.json → \/root\): the guest path is \/root itself/,
+    /^BangerError: file_sync entry 2 \(~\/auth.json → \/root\): the guest path is \/root itself/,
+  );
+});
+
+test('config load and create count [[file_sync]] entries the same way, from 1', () => {
+  // The same second entry, with a guest path the loader refuses instead.
+  assert.throws(
+    () =>
+      parseConfigText(
+        '[[file_sync]]\nhost = "~/.aws"\nguest = "~/.aws"\n' +
+          '[[file_sync]]\nhost = "~/auth.json"\nguest = "/etc"\n',
+        'config.toml',
+      ),
+    /^BangerError: config config.toml: file_sync entry 2, guest: "\/etc" is outside the guest home/,
   );
 });

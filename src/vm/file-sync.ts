@@ -1,6 +1,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { keyPath } from '../config/key-path.js';
 import type { FileSyncEntry } from '../config/schema.js';
 import { DebugfsScript, runDebugfs } from '../disk/debugfs.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
@@ -61,7 +62,7 @@ export async function syncFiles(opts: {
     const fail = (why: string) =>
       new BangerError(
         ErrorCode.Config,
-        `file_sync entry ${index + 1} (${entry.host} → ${entry.guest}): ${why}`,
+        `${keyPath(['file_sync', index])} (${entry.host} → ${entry.guest}): ${why}`,
         { hint: 'fix or remove that [[file_sync]] entry in config.toml' },
       );
     let info: Stats;

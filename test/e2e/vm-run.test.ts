@@ -130,8 +130,8 @@ describe('banger vm run', () => {
       [['--memory', 'lots'], 2, /--memory: /],
       [['--disk-size', '0'], 2, /--disk-size: a size of zero is not allowed/],
       [['--vcpu', '0'], 2, /--vcpu: "0" is not a whole number of at least 1/],
-      [['--disk-size', '1M'], 1, /--disk-size 1M is too small/],
-      [['--memory', '64M'], 1, /--memory 64 MiB is too small/],
+      [['--disk-size', '1M'], 2, /--disk-size 1M is below the 64M minimum/],
+      [['--memory', '64M'], 2, /--memory 64 MiB is below the 256 MiB minimum/],
       [['--image', 'no-such-image'], 1, /image "no-such-image"/],
     ];
     for (const [flags, code, message] of cases) {

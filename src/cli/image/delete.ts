@@ -7,7 +7,10 @@ export function registerImageDelete(image: Command): void {
     .alias('rm')
     .description('Delete a local image; refused while a VM uses it (the VMs are named)')
     .argument('<name>', 'the image to delete')
-    .addHelpText('after', examples(['banger image rm my-image']))
+    .addHelpText(
+      'after',
+      examples(['banger image rm dev-image   # an image you built (banger image build dev-image)']),
+    )
     .action(async (name: string) => {
       const { withDaemon } = await import('../with-daemon.js');
       await withDaemon((c) => c.call('image.delete', { name }));

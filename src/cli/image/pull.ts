@@ -20,7 +20,10 @@ export function registerImagePull(image: Command): void {
       'after',
       `\nKernel: --kernel-ref, else the entry's kernel_ref (pulled when missing), else --kernel.\n` +
         `The bundle's sha256 is checked before anything is published.\n` +
-        examples(['banger image pull debian-bookworm', EXAMPLE]),
+        examples([
+          'banger image pull debian-bookworm   # the embedded entry: built here, not downloaded',
+          `${EXAMPLE}   # an entry of a [catalog] images file`,
+        ]),
     )
     .hook('preAction', (_, cmd) => checkKernelFlags(cmd.opts<KernelFlags>(), EXAMPLE, false))
     .action(async (name: string, opts: KernelFlags) => {

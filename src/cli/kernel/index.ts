@@ -18,7 +18,7 @@ export function registerKernel(program: Command): void {
         examples([
           'banger kernel ls',
           'banger kernel ls --available',
-          'banger kernel pull generic-6.12',
+          'banger kernel show debian-bookworm-cloud   # after "banger image build"',
         ]),
     );
   registerKernelList(kernel);

@@ -11,7 +11,12 @@ export function registerKernelPull(kernel: Command): void {
     .option('--force', 'replace a local kernel of the same name')
     .addHelpText(
       'after',
-      examples(['banger kernel list --available', 'banger kernel pull generic-6.12']),
+      `\nThe embedded catalog's kernel is not downloaded: "banger image build" makes it. Kernels to\n` +
+        `download come from the catalog files named by [catalog] kernels in config.toml.\n` +
+        examples([
+          'banger kernel list --available   # pull takes the entries whose HOW is download',
+          'banger kernel pull NAME --force  # NAME from that list; --force replaces a local copy',
+        ]),
     )
     .action(async (name: string, opts: { force?: boolean }) => {
       const { callWithProgress } = await import('../with-daemon.js');

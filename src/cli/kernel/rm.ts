@@ -7,7 +7,10 @@ export function registerKernelRm(kernel: Command): void {
     .aliases(['delete', 'remove'])
     .description('Delete a local kernel; refused while an image uses it (the images are named)')
     .argument('<name>', 'the kernel to delete')
-    .addHelpText('after', examples(['banger kernel rm generic-6.12']))
+    .addHelpText(
+      'after',
+      examples(['banger kernel rm my-6.12   # a kernel you imported (banger kernel import)']),
+    )
     .action(async (name: string) => {
       const { withDaemon } = await import('../with-daemon.js');
       await withDaemon((c) => c.call('kernel.delete', { name }));

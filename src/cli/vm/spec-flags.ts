@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
-import {
-  memoryValue,
-  nameValue,
-  positiveIntValue,
-  positiveNumberValue,
-  sizeValue,
-} from '../flag-values.js';
+import type { SpecField } from '../../config/limits.js';
+import { formatSize } from '../../config/size.js';
+import type { Layout } from '../../config/layout.js';
+import type { Config } from '../../config/schema.js';
+import type { ResolvedVmDefaults } from '../../config/vm-defaults.js';
+import { BangerError } from '../../errors.js';
+import { nameValue, positiveNumberValue, specValue } from '../flag-values.js';
 
 /** The sizing flags shared by `vm run`, `vm create` and `vm set`; parsed before any action. */
 export interface SpecFlags {
@@ -45,19 +45,93 @@ export function addSshWaitFlag(cmd: Command): Command {
   );
 }
 
+const SPEC_FLAGS: readonly {
+  field: SpecField;
+  flags: string;
+  description: string;
+  example: string;
+  show: (value: number) => string;
+}[] = [
+  {
+    field: 'vcpu',
+    flags: '--vcpu <count>',
+    description: 'virtual CPUs',
+    example: '2',
+    show: String,
+  },
+  {
+    field: 'memoryMiB',
+    flags: '--memory <size>',
+    description: 'guest memory: MiB, or a size like 2G',
+    example: '2G',
+    show: (mib) => `${mib} MiB`,
+  },
+  {
+    field: 'diskBytes',
+    flags: '--disk-size <size>',
+    description: 'work disk mounted at /root, e.g. 8G',
+    example: '20G',
+    show: formatSize,
+  },
+];
+
+/** --vcpu, --memory, --disk-size; a value outside the VM limits is a usage error naming its flag. */
 export function addSpecFlags(cmd: Command): Command {
-  return cmd
-    .option('--vcpu <count>', 'virtual CPUs', positiveIntValue('--vcpu', '2'))
-    .option(
-      '--memory <size>',
-      'guest memory: MiB, or a size like 2G',
-      memoryValue('--memory', '2G'),
-    )
-    .option(
-      '--disk-size <size>',
-      'work disk mounted at /root, e.g. 8G',
-      sizeValue('--disk-size', '20G'),
-    );
+  for (const { field, flags, description, example } of SPEC_FLAGS) {
+    const flag = flags.split(' ')[0] ?? flags;
+    cmd.option(flags, description, specValue(field, flag, example));
+  }
+  return cmd;
+}
+
+/**
+ * config.toml, and the size a new VM gets for each flag not given with the layer that decided
+ * it (config, auto, builtin). A broken config.toml is a Config error. No daemon is involved.
+ */
+export async function loadCreateDefaults(): Promise<{
+  layout: Layout;
+  config: Config;
+  defaults: ResolvedVmDefaults;
+}> {
+  const [{ resolveLayout }, { loadConfig }, { resolveVmDefaults }, { hostFacts }] =
+    await Promise.all([
+      import('../../config/layout.js'),
+      import('../../config/load.js'),
+      import('../../config/vm-defaults.js'),
+      import('../../system/host.js'),
+    ]);
+  const layout = resolveLayout();
+  const { config } = await loadConfig(layout.configFile);
+  return { layout, config, defaults: resolveVmDefaults(config, hostFacts()) };
+}
+
+/** The defaults for help: undefined when config.toml is broken (the command reports that). */
+async function helpDefaults(): Promise<ResolvedVmDefaults | undefined> {
+  try {
+    return (await loadCreateDefaults()).defaults;
+  } catch (err) {
+    if (err instanceof BangerError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Puts the resolved defaults into the help of `cmd`'s sizing flags: `virtual CPUs (default 2,
+ * auto)`. Help is rendered synchronously, so they are resolved in the parent's preSubcommand
+ * hook, which commander awaits before it parses `cmd` (and prints its --help). Only then is
+ * config.toml read: `banger --help` and every other command never pay for it.
+ */
+function showCreateDefaults(cmd: Command): void {
+  cmd.parent?.hook('preSubcommand', async (_, sub) => {
+    if (sub !== cmd) return;
+    const defaults = await helpDefaults();
+    if (defaults === undefined) return;
+    for (const { field, flags, description, show } of SPEC_FLAGS) {
+      const option = cmd.options.find((o) => o.flags === flags);
+      const { value, source } = defaults[field];
+      if (option) option.description = `${description} (default ${show(value)}, ${source})`;
+    }
+  });
 }
 
 export function addCreateFlags(cmd: Command): Command {
@@ -72,6 +146,7 @@ export function addCreateFlags(cmd: Command): Command {
       'image to boot (default: default_image_name, built or pulled if missing)',
     );
   addSpecFlags(cmd);
+  showCreateDefaults(cmd);
   cmd.option('--nat', 'let the guest reach outside networks (default: only the host, over ssh)');
   return addSshWaitFlag(cmd);
 }
