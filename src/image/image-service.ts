@@ -107,9 +107,12 @@ export class ImageService {
       const mirrors = await this.mirrors(recipe, request.mirror);
       const imageId = newId();
       const kernelId = newId();
-      const image = await Staging.create(layout.imagesDir, imageId);
-      const kernel = await Staging.create(layout.kernelsDir, kernelId);
       const workDir = join(layout.cacheDir, 'build', imageId);
+      const image = await Staging.create(layout.imagesDir, imageId);
+      const kernel = await Staging.create(layout.kernelsDir, kernelId).catch(async (err) => {
+        await image.discard();
+        throw err;
+      });
       try {
         const { buildGoldenImage } = await import('./golden/build.js');
         const result = await buildGoldenImage({
@@ -154,9 +157,16 @@ export class ImageService {
         log.info({ image: name, kernel: kernelRecord.name }, 'image built');
         return record;
       } finally {
-        await image.discard();
-        await kernel.discard();
-        await removeWorkDir(workDir, runner);
+        // Each step runs whatever the others do: the call is answered (and a Ctrl-C'd CLI
+        // returns) only after all three, and one that failed is logged, not left unsaid.
+        const steps = await Promise.allSettled([
+          image.discard(),
+          kernel.discard(),
+          removeWorkDir(workDir, runner),
+        ]);
+        for (const step of steps)
+          if (step.status === 'rejected')
+            log.warn({ err: step.reason as Error, image: name }, 'build cleanup failed');
       }
     });
   }
