@@ -15,12 +15,37 @@ import {
   type RpcErrorData,
 } from '../protocol/method.js';
 import { dial, isAbsent } from './dial.js';
+import { CancelOnInterrupt } from './interrupt.js';
+
+/**
+ * The methods bangerd cancels, undoing what they staged, when asked or when the caller goes
+ * (`onDisconnect: 'cancel'` in src/protocol/; client.test.ts keeps the two equal). Ctrl-C
+ * during one of them waits for that cleanup; any other call is left to finish in bangerd.
+ * A copy, because the CLI loads no protocol values (zod) at start-up.
+ */
+export const CANCELLABLE: ReadonlySet<MethodName> = new Set<MethodName>([
+  'vm.names',
+  'vm.create',
+  'vm.stats',
+  'vm.logs',
+  'vm.ssh',
+  'vm.workspace.prepare',
+  'vm.workspace.export',
+  'image.build',
+  'image.pull',
+  'image.export',
+  'image.promote',
+  'kernel.pull',
+]);
 
 export interface CallOptions {
   onProgress?: (stage: string, detail?: string) => void;
 }
 
-/** A connection to bangerd. Closing it (or the process exiting) is what Ctrl-C means to the daemon. */
+/**
+ * A connection to bangerd. Closing it (or the process exiting) cancels the calls bangerd can
+ * cancel; Ctrl-C during one of them asks for the cancel and waits for it (CancelOnInterrupt).
+ */
 export class DaemonClient {
   private nextToken = 0;
   private readonly progress = new Map<string, NonNullable<CallOptions['onProgress']>>();
@@ -28,6 +53,7 @@ export class DaemonClient {
   private constructor(
     private readonly socket: Socket,
     private readonly conn: MessageConnection,
+    private readonly daemonLog: string,
   ) {
     conn.onNotification(PROGRESS_NOTIFICATION, (p: ProgressParams) =>
       this.progress.get(p.token)?.(p.stage, p.detail),
@@ -52,7 +78,7 @@ export class DaemonClient {
       new SocketMessageWriter(socket),
     );
     conn.listen();
-    return new DaemonClient(socket, conn);
+    return new DaemonClient(socket, conn, layout.daemonLog);
   }
 
   async call<N extends MethodName>(
@@ -65,11 +91,22 @@ export class DaemonClient {
       token = String(++this.nextToken);
       this.progress.set(token, options.onProgress);
     }
+    const sent = token === undefined ? params : { ...(params ?? {}), progressToken: token };
     try {
-      const sent = token === undefined ? params : { ...(params ?? {}), progressToken: token };
-      return await this.conn.sendRequest<Result<N>>(method, sent);
+      if (!CANCELLABLE.has(method)) return await this.conn.sendRequest<Result<N>>(method, sent);
+      const what = method.replaceAll('.', ' ');
+      const interrupt = new CancelOnInterrupt(
+        what,
+        options.onProgress ??
+          ((stage, detail) => process.stderr.write(`banger: ${what}: ${stage}: ${detail}\n`)),
+        this.daemonLog,
+      );
+      return await interrupt.settle(
+        this.conn.sendRequest<Result<N>>(method, sent, interrupt.token),
+        fromRpcError,
+      );
     } catch (err) {
-      throw fromRpcError(err);
+      throw err instanceof BangerError ? err : fromRpcError(err);
     } finally {
       if (token !== undefined) this.progress.delete(token);
     }

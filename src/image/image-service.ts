@@ -12,8 +12,9 @@ import { KeyedMutex } from '../system/mutex.js';
 import { downloadProgress, type OpContext } from '../system/operation.js';
 import { sha256File } from '../system/sha256.js';
 import type { Runner } from '../system/runner.js';
-import { removeWorkDir } from '../system/work-dir.js';
-import { RECIPES, type Recipe } from './golden/recipe.js';
+import type { BuildRequest } from './build.js';
+
+export type { BuildRequest } from './build.js';
 
 export interface ImageDeps {
   layout: Layout;
@@ -43,13 +44,6 @@ export interface PullRequest {
 /** Who pulls a kernel the image needs (the kernel service; optional to keep tests small). */
 export interface KernelPuller {
   pull(name: string, force: boolean, ctx: OpContext): Promise<KernelRecord>;
-}
-
-export interface BuildRequest {
-  name?: string;
-  sizeBytes?: number;
-  packages?: string[];
-  mirror?: string;
 }
 
 // Catalogs (undici), bundles (tar-stream) and the golden build are imported when an operation
@@ -95,86 +89,12 @@ export class ImageService {
     });
   }
 
+  /** The golden build (build.ts), under this name's lock. */
   async build(request: BuildRequest, ctx: OpContext): Promise<ImageRecord> {
-    const { layout, store, config, runner, log } = this.deps;
-    const name = request.name ?? config.defaultImageName;
-    const recipe = await this.recipeFor(name, ctx.signal);
-    return this.locks.run(name, async () => {
-      if (store.images.findByName(name))
-        throw new BangerError(ErrorCode.AlreadyExists, `image "${name}" already exists`, {
-          hint: `"banger image rm ${name}" first to rebuild it`,
-        });
-      const mirrors = await this.mirrors(recipe, request.mirror);
-      const imageId = newId();
-      const kernelId = newId();
-      const image = await Staging.create(layout.imagesDir, imageId);
-      const kernel = await Staging.create(layout.kernelsDir, kernelId);
-      const workDir = join(layout.cacheDir, 'build', imageId);
-      try {
-        const { buildGoldenImage } = await import('./golden/build.js');
-        const result = await buildGoldenImage({
-          recipe,
-          ...mirrors,
-          extraPackages: [...config.imageBuild.packages, ...(request.packages ?? [])],
-          aptCacheDir: join(layout.cacheDir, 'apt-archives'),
-          workDir,
-          imageDir: image.dir,
-          kernelDir: kernel.dir,
-          sizeBytes: request.sizeBytes,
-          runner,
-          signal: ctx.signal,
-          progress: ctx.progress,
-        });
-        ctx.progress('publish', `image ${name} and kernel ${recipe.kernelName}`);
-        const kernelRecord = await this.publishKernel(
-          recipe,
-          kernel,
-          kernelId,
-          result.kernelVersion,
-          result.directBoot,
-        );
-        const record = await image.publishWith((imageDir) => {
-          const built: ImageRecord = {
-            id: imageId,
-            name,
-            managed: true,
-            distro: recipe.distro,
-            arch: recipe.arch,
-            description: recipe.description,
-            source: `build:${recipe.name}`,
-            dir: imageDir,
-            rootfsFile: join(imageDir, 'rootfs.ext4'),
-            sizeBytes: result.rootfsBytes,
-            kernelId: kernelRecord.id,
-            createdAt: new Date().toISOString(),
-          };
-          store.images.insert(built);
-          return built;
-        });
-        log.info({ image: name, kernel: kernelRecord.name }, 'image built');
-        return record;
-      } finally {
-        await image.discard();
-        await kernel.discard();
-        await removeWorkDir(workDir, runner);
-      }
-    });
-  }
-
-  /** A recipe by its own name, or the recipe a catalog entry of that name points at. */
-  private async recipeFor(name: string, signal: AbortSignal): Promise<Recipe> {
-    const direct = RECIPES.get(name);
-    if (direct) return direct;
-    const { findEntry, loadCatalogs } = await import('../catalog/sources.js');
-    const hit = findEntry(
-      await loadCatalogs('images', this.deps.config.catalog.images, { signal }),
-      name,
-    );
-    const recipe = hit?.entry.recipe ? RECIPES.get(hit.entry.recipe) : undefined;
-    if (recipe) return { ...recipe, name };
-    throw new BangerError(ErrorCode.NotFound, `no build recipe for image "${name}"`, {
-      hint: `banger can build: ${[...RECIPES.keys()].join(', ')}${hit ? '; this one is pulled: "banger image pull ' + name + '"' : ''}`,
-    });
+    const name = request.name ?? this.deps.config.defaultImageName;
+    const { buildImage, recipeFor } = await import('./build.js');
+    const recipe = await recipeFor(name, this.deps.config, ctx.signal);
+    return this.locks.run(name, () => buildImage(this.deps, name, recipe, request, ctx));
   }
 
   /**
@@ -471,68 +391,6 @@ export class ImageService {
       managed: false,
       createdAt: new Date().toISOString(),
     };
-  }
-
-  private async mirrors(recipe: Recipe, override: string | undefined) {
-    const configured = override ?? this.deps.config.imageBuild.mirror;
-    const { debianMirror, hostAptSources, securityMirror } =
-      await import('./golden/apt-sources.js');
-    const sources = await hostAptSources();
-    const mirror = configured ?? debianMirror(sources, recipe.suite);
-    if (!mirror)
-      throw new BangerError(
-        ErrorCode.Config,
-        `no Debian mirror for ${recipe.suite} in this host's apt sources`,
-        {
-          hint: `set image_build.mirror in ${this.deps.layout.configFile} (e.g. "http://deb.debian.org/debian")`,
-        },
-      );
-    // A configured mirror is taken to carry the security suite too only if the host's does.
-    return {
-      mirror,
-      securityMirror: configured ? undefined : securityMirror(sources, recipe.suite),
-    };
-  }
-
-  /**
-   * The kernel a build produced. The same kernel already registered under the recipe's name is
-   * reused; a different one replaces it when no image uses it, else gets a versioned name.
-   */
-  private async publishKernel(
-    recipe: Recipe,
-    staging: Staging,
-    id: string,
-    version: string,
-    directBoot: boolean,
-  ): Promise<KernelRecord> {
-    const { store } = this.deps;
-    const sha256 = await sha256File(join(staging.dir, 'vmlinuz'));
-    let name = recipe.kernelName;
-    const existing = store.kernels.findByName(name);
-    if (existing?.sha256 === sha256) return existing;
-    if (existing && store.kernels.usedBy(existing.id).length === 0) {
-      store.kernels.delete(existing.id);
-      if (existing.managed) await rm(existing.dir, { recursive: true, force: true });
-    } else if (existing) {
-      name = `${recipe.kernelName}-${sha256.slice(0, 8)}`;
-    }
-    return staging.publishWith((dir) => {
-      const record: KernelRecord = {
-        id,
-        name,
-        version,
-        source: `build:${recipe.name}`,
-        dir,
-        kernelFile: join(dir, directBoot ? 'vmlinux' : 'vmlinuz'),
-        initrdFile: join(dir, 'initrd.img'),
-        modulesDir: null,
-        sha256,
-        managed: true,
-        createdAt: new Date().toISOString(),
-      };
-      store.kernels.insert(record);
-      return record;
-    });
   }
 }
 

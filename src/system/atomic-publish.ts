@@ -50,8 +50,10 @@ export class Staging {
     }
   }
 
+  /** Resolves once the staging dir is gone (a cancelled operation is answered after this). */
   async discard(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    // Retries cover a writer that was still closing a file in it (ENOTEMPTY, EBUSY).
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 

@@ -60,9 +60,18 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
       stop.abort(err);
       throw err;
     });
-    const [metadata] = await Promise.all([extracted, mm.done]).finally(() =>
-      signal?.removeEventListener('abort', forward),
-    );
+    // The first failure is the story, but the cleanup below waits until mmdebstrap exited:
+    // a cancelled one is still unmounting and removing its chroot, and the caller's answer
+    // (the CLI's Ctrl-C waits for it) must come after that, not while it runs.
+    let failure: { err: unknown } | undefined;
+    const first = (p: Promise<unknown>) =>
+      p.catch((err: unknown) => {
+        failure ??= { err };
+      });
+    await Promise.all([first(extracted), first(mm.done)]);
+    signal?.removeEventListener('abort', forward);
+    if (failure) throw failure.err;
+    const metadata = await extracted;
 
     input.progress('guest', "installing banger's guest assets and boot trims");
     const written = new Set<string>();
