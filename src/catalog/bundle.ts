@@ -14,6 +14,7 @@ import { isValidName, nameProblem } from '../config/names.js';
 import { MiB } from '../config/size.js';
 import type { Runner } from '../system/runner.js';
 import { streamDownload, type DownloadOptions, type DownloadResult } from './download.js';
+import { ImageFileName } from '../config/layout.js';
 
 export interface BundleManifest {
   name: string;
@@ -34,7 +35,7 @@ const manifestSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-const ROOTFS = 'rootfs.ext4';
+const ROOTFS = ImageFileName.rootfs;
 const MANIFEST = 'manifest.json';
 const MAX_MANIFEST_BYTES = 64 * 1024;
 /**

@@ -98,6 +98,50 @@ export function vmFiles(vmDir: string): VmFiles {
   return out;
 }
 
+/** The files of a managed image (`images/<id>/`). */
+export const ImageFileName = {
+  rootfs: 'rootfs.ext4',
+} as const;
+
+/** The files of a managed kernel (`kernels/<id>/`). */
+export const KernelFileName = {
+  /** The bzImage as the distribution ships it. */
+  bzImage: 'vmlinuz',
+  /** Its uncompressed ELF, booted directly (PVH) when it could be extracted. */
+  vmlinux: 'vmlinux',
+  /** banger's initramfs (or the one imported with the kernel). */
+  initrd: 'initrd.img',
+  modules: 'modules',
+} as const;
+
+/** In the cache dir. */
+export const CacheName = {
+  /** The golden build's .deb files, reused by the next build. */
+  aptArchives: 'apt-archives',
+  /** `build/<id>/`: a build's scratch tree. */
+  build: 'build',
+  /** `make-bundle-*`: `banger internal make-bundle`'s scratch dirs. */
+  makeBundlePrefix: 'make-bundle-',
+} as const;
+
+/** `<dir>/<id>.staging`: something being built, published by renaming it to `<dir>/<id>`. */
+export const STAGING_SUFFIX = '.staging';
+
+/**
+ * Every name banger gives a file or directory on the host, for `banger internal paths`
+ * and the test that keeps docs/internals.md listing exactly these.
+ */
+export function everyName(): Record<string, Record<string, string>> {
+  return {
+    FileName,
+    VmFileName,
+    ImageFileName,
+    KernelFileName,
+    CacheName,
+    staging: { suffix: STAGING_SUFFIX },
+  };
+}
+
 /** A VM's ssh control socket (the master connection), kept short for sun_path. */
 export function sshControlPath(layout: Pick<Layout, 'runtimeDir'>, vmId: string): string {
   return join(layout.runtimeDir, FileName.sshControlDir, vmId);

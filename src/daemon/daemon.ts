@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
-import { MAX_SOCKET_PATH, type Layout } from '../config/layout.js';
+import { CacheName, MAX_SOCKET_PATH, type Layout } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { Store } from '../store/store.js';
 import { detectKvm, hostTscKhz } from '../system/host.js';
@@ -77,7 +77,7 @@ export class Daemon {
       const stale = await removeStaleStaging(dir);
       if (stale.length) log.warn({ dir, stale }, 'removed unfinished staging dirs');
     }
-    await removeWorkDir(join(layout.cacheDir, 'build'), realRunner);
+    await removeWorkDir(join(layout.cacheDir, CacheName.build), realRunner);
 
     await ensurePrivateDir(layout.runtimeDir);
     if (Buffer.byteLength(layout.socket) > MAX_SOCKET_PATH)

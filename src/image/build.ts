@@ -10,6 +10,7 @@ import { sha256File } from '../system/sha256.js';
 import { removeWorkDir } from '../system/work-dir.js';
 import { RECIPES, type Recipe } from './golden/recipe.js';
 import type { ImageDeps } from './image-service.js';
+import { CacheName, ImageFileName, KernelFileName } from '../config/layout.js';
 
 export interface BuildRequest {
   name?: string;
@@ -38,7 +39,7 @@ export async function buildImage(
   const sources = await mirrorsFor(deps, recipe, request.mirror);
   const imageId = newId();
   const kernelId = newId();
-  const workDir = join(layout.cacheDir, 'build', imageId);
+  const workDir = join(layout.cacheDir, CacheName.build, imageId);
   const image = await Staging.create(layout.imagesDir, imageId);
   const kernel = await Staging.create(layout.kernelsDir, kernelId).catch(async (err) => {
     await image.discard();
@@ -50,7 +51,7 @@ export async function buildImage(
       recipe,
       ...sources,
       extraPackages: [...config.imageBuild.packages, ...(request.packages ?? [])],
-      aptCacheDir: join(layout.cacheDir, 'apt-archives'),
+      aptCacheDir: join(layout.cacheDir, CacheName.aptArchives),
       workDir,
       imageDir: image.dir,
       kernelDir: kernel.dir,
@@ -78,7 +79,7 @@ export async function buildImage(
         description: recipe.description,
         source: `build:${recipe.name}`,
         dir: imageDir,
-        rootfsFile: join(imageDir, 'rootfs.ext4'),
+        rootfsFile: join(imageDir, ImageFileName.rootfs),
         sizeBytes: result.rootfsBytes,
         kernelId: kernelRecord.id,
         createdAt: new Date().toISOString(),
@@ -152,7 +153,7 @@ async function publishKernel(
   directBoot: boolean,
 ): Promise<KernelRecord> {
   const { store } = deps;
-  const sha256 = await sha256File(join(staging.dir, 'vmlinuz'));
+  const sha256 = await sha256File(join(staging.dir, KernelFileName.bzImage));
   let name = recipe.kernelName;
   const existing = store.kernels.findByName(name);
   if (existing?.sha256 === sha256) return existing;
@@ -169,8 +170,8 @@ async function publishKernel(
       version,
       source: `build:${recipe.name}`,
       dir,
-      kernelFile: join(dir, directBoot ? 'vmlinux' : 'vmlinuz'),
-      initrdFile: join(dir, 'initrd.img'),
+      kernelFile: join(dir, directBoot ? KernelFileName.vmlinux : KernelFileName.bzImage),
+      initrdFile: join(dir, KernelFileName.initrd),
       modulesDir: null,
       sha256,
       managed: true,

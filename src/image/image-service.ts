@@ -2,7 +2,7 @@ import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { Layout } from '../config/layout.js';
+import { ImageFileName, type Layout } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { ImageRecord } from '../store/images.js';
@@ -166,8 +166,8 @@ export class ImageService {
             description: entry.description ?? manifest.description ?? '',
             source: `pull:${url}`,
             dir,
-            rootfsFile: join(dir, 'rootfs.ext4'),
-            sizeBytes: (await stat(join(dir, 'rootfs.ext4'))).size,
+            rootfsFile: join(dir, ImageFileName.rootfs),
+            sizeBytes: (await stat(join(dir, ImageFileName.rootfs))).size,
             kernelId: kernel.id,
             createdAt: new Date().toISOString(),
           };
@@ -214,7 +214,7 @@ export class ImageService {
       const staging = await Staging.create(layout.imagesDir, id);
       try {
         ctx.progress('flatten', `${source.vmName}'s system disk`);
-        const rootfs = join(staging.dir, 'rootfs.ext4');
+        const rootfs = join(staging.dir, ImageFileName.rootfs);
         await runner.run('qemu-img', ['convert', '-O', 'raw', source.systemDisk, rootfs], {
           signal: ctx.signal,
         });
@@ -234,7 +234,7 @@ export class ImageService {
             description: `promoted from vm ${source.vmName} (image ${base.name})`,
             source: `promote:${source.vmName}`,
             dir,
-            rootfsFile: join(dir, 'rootfs.ext4'),
+            rootfsFile: join(dir, ImageFileName.rootfs),
             sizeBytes,
             kernelId: base.kernelId,
             createdAt: new Date().toISOString(),

@@ -8,6 +8,7 @@ import { applyOwnership, buildExt4, ext4SizeFor, treeBytes } from '../disk/ext4.
 import { installGuestAssets, metadataRecorder } from '../guest/install.js';
 import type { Runner } from '../system/runner.js';
 import { flattenTar } from './flatten-tar.js';
+import { CacheName, ImageFileName } from '../config/layout.js';
 
 export interface MakeBundleInput {
   /** A rootfs tar (docker export, mmdebstrap … out.tar), as a stream. */
@@ -29,7 +30,7 @@ export async function makeBundle(
   input: MakeBundleInput,
 ): Promise<{ sha256: string; bytes: number }> {
   await mkdir(input.scratchDir, { recursive: true });
-  const work = await mkdtemp(join(input.scratchDir, 'make-bundle-'));
+  const work = await mkdtemp(join(input.scratchDir, CacheName.makeBundlePrefix));
   try {
     const tree = join(work, 'tree');
     await mkdir(tree);
@@ -39,7 +40,7 @@ export async function makeBundle(
     await installGuestAssets(tree, metadataRecorder(metadata));
     const size = input.sizeBytes ?? ext4SizeFor(await treeBytes(tree));
     input.progress('ext4', `${Math.round(size / 2 ** 20)} MiB file system`);
-    const rootfs = join(work, 'rootfs.ext4');
+    const rootfs = join(work, ImageFileName.rootfs);
     await buildExt4(tree, rootfs, size, input.runner);
     await rm(tree, { recursive: true, force: true });
     input.progress('ownership', 'setting owners and modes with debugfs');

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { newId, Staging } from '../system/atomic-publish.js';
 import type { Runner } from '../system/runner.js';
 import { discoverKernel } from './discover.js';
+import { KernelFileName } from '../config/layout.js';
 
 export interface KernelDeps {
   layout: Layout;
@@ -176,12 +177,19 @@ export class KernelService {
     const id = newId();
     const staging = await Staging.create(layout.kernelsDir, id);
     try {
-      const kernelName = basename(found.kernel).startsWith('vmlinux') ? 'vmlinux' : 'vmlinuz';
+      const kernelName = basename(found.kernel).startsWith('vmlinux')
+        ? KernelFileName.vmlinux
+        : KernelFileName.bzImage;
       await copyFile(found.kernel, join(staging.dir, kernelName));
-      if (found.initrd) await copyFile(found.initrd, join(staging.dir, 'initrd.img'));
+      if (found.initrd) await copyFile(found.initrd, join(staging.dir, KernelFileName.initrd));
       // cp -a keeps the module tree's symlinks and modes exactly.
       if (found.modulesDir)
-        await runner.run('cp', ['-a', '--', `${found.modulesDir}/.`, join(staging.dir, 'modules')]);
+        await runner.run('cp', [
+          '-a',
+          '--',
+          `${found.modulesDir}/.`,
+          join(staging.dir, KernelFileName.modules),
+        ]);
       const sha256 = await sha256File(join(staging.dir, kernelName));
       return await staging.publishWith((dir) => {
         const record: KernelRecord = {
@@ -191,8 +199,8 @@ export class KernelService {
           source: `import:${from}`,
           dir,
           kernelFile: join(dir, kernelName),
-          initrdFile: found.initrd ? join(dir, 'initrd.img') : null,
-          modulesDir: found.modulesDir ? join(dir, 'modules') : null,
+          initrdFile: found.initrd ? join(dir, KernelFileName.initrd) : null,
+          modulesDir: found.modulesDir ? join(dir, KernelFileName.modules) : null,
           sha256,
           managed: true,
           createdAt: new Date().toISOString(),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BangerError, ErrorCode } from '../errors.js';
+import { STAGING_SUFFIX } from '../config/layout.js';
 
 /** A random id for a VM, image or kernel: its directory name and primary key. */
 export function newId(): string {
@@ -19,7 +20,7 @@ export class Staging {
   ) {}
 
   static async create(parent: string, id: string): Promise<Staging> {
-    const staging = new Staging(join(parent, `${id}.staging`), join(parent, id));
+    const staging = new Staging(join(parent, `${id}${STAGING_SUFFIX}`), join(parent, id));
     await mkdir(staging.dir, { recursive: true });
     return staging;
   }
@@ -60,7 +61,7 @@ export class Staging {
 /** Staging dirs left by a daemon that died mid-build: never valid, removed at start-up. */
 export async function removeStaleStaging(parent: string): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
-  const stale = (await readdir(parent).catch(() => [])).filter((n) => n.endsWith('.staging'));
+  const stale = (await readdir(parent).catch(() => [])).filter((n) => n.endsWith(STAGING_SUFFIX));
   for (const name of stale) await rm(join(parent, name), { recursive: true, force: true });
   return stale;
 }

@@ -35,7 +35,7 @@ export interface CreateRequest {
  * A cancelled create leaves nothing; a VM that booted and failed stays for `vm logs`.
  */
 export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext): Promise<VmView> {
-  validateSpec(req);
+  validateSpec(req, 'vm.create');
   if (req.workspace !== undefined) await inspectRepo(req.workspace, ctx.runner);
   const name = reserveName(ctx, req.name);
   try {

@@ -34,9 +34,9 @@ test('create rejects bad names, sizes and workspaces before resolving the image'
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ name: 'Bad_Name' }, /"Bad_Name" is not a valid VM name/],
     [{ name: taken }, new RegExp(`a VM named "${taken}" already exists`)],
-    [{ vcpu: 0 }, /vcpu 0 is out of range/],
-    [{ memoryMiB: 16 }, /memory 16 MiB is too small/],
-    [{ diskBytes: 1024 }, /disk size .* is too small/],
+    [{ vcpu: 0 }, /vm.create vcpu 0 is out of range/],
+    [{ memoryMiB: 16 }, /vm.create memoryMiB 16 MiB is below the 256 MiB minimum/],
+    [{ diskBytes: 1024 }, /vm.create diskBytes .* is below the 64M minimum/],
     [{ workspace: '/nonexistent/repo' }, /\/nonexistent\/repo is not a directory/],
   ];
   for (const [change, message] of cases)
@@ -197,7 +197,7 @@ test('set: sizes change on a stopped VM; the work disk grows and never shrinks',
     setVm(kit.ctx, kit.store.vms.find(vm.id)!, { diskBytes: 64 * 2 ** 20 }),
     /the work disk only grows/,
   );
-  await assert.rejects(setVm(kit.ctx, vm, { memoryMiB: 100 }), /memory 100 MiB is too small/);
+  await assert.rejects(setVm(kit.ctx, vm, { memoryMiB: 100 }), /vm.set memoryMiB 100 MiB is below/);
 });
 
 test('stats: VMM figures for a running VM, guest memory from /proc over ssh', async () => {

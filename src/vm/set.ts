@@ -20,7 +20,7 @@ export async function setVm(ctx: VmContext, vm: VmRecord, change: SpecChange): P
     memoryMiB: change.memoryMiB ?? vm.memoryMiB,
     diskBytes: change.diskBytes ?? vm.diskBytes,
   };
-  validateSpec(next);
+  validateSpec(next, 'vm.set');
   if (next.diskBytes < vm.diskBytes)
     throw new BangerError(
       ErrorCode.InvalidParams,

@@ -1,26 +1,24 @@
+import { LIMITS, specProblem, type SpecField } from '../config/limits.js';
 import { formatSize } from '../config/size.js';
 import { BangerError, ErrorCode } from '../errors.js';
 
-export const LIMITS = {
-  minMemoryMiB: 256,
-  maxVcpu: 64,
-  minDiskBytes: 64 * 2 ** 20,
-} as const;
+const HINTS: Record<SpecField, string> = {
+  vcpu: `use 1 to ${LIMITS.maxVcpu}`,
+  memoryMiB: `use at least ${LIMITS.minMemoryMiB} MiB`,
+  diskBytes: `use at least ${formatSize(LIMITS.minDiskBytes)}`,
+};
 
 /**
- * The daemon's last check of a VM's size (the CLI and the config loader check first, naming
- * the flag or key the value came from): an RPC caller's field names.
+ * The daemon's last check of a VM's size, on the limits config.toml and the CLI's flags
+ * check first (naming the key or flag): what reaches it from an RPC caller is named by its
+ * param, e.g. `vm.create memoryMiB 16 MiB is below the 256 MiB minimum`.
  */
-export function validateSpec(spec: { vcpu: number; memoryMiB: number; diskBytes: number }): void {
-  const bad = (message: string, hint: string) =>
-    new BangerError(ErrorCode.InvalidParams, message, { hint });
-  if (!Number.isInteger(spec.vcpu) || spec.vcpu < 1 || spec.vcpu > LIMITS.maxVcpu)
-    throw bad(`vcpu ${spec.vcpu} is out of range`, `use 1 to ${LIMITS.maxVcpu}`);
-  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < LIMITS.minMemoryMiB)
-    throw bad(`memory ${spec.memoryMiB} MiB is too small`, `use at least ${LIMITS.minMemoryMiB}M`);
-  if (!Number.isSafeInteger(spec.diskBytes) || spec.diskBytes < LIMITS.minDiskBytes)
-    throw bad(
-      `disk size ${formatSize(spec.diskBytes)} is too small`,
-      `use at least ${formatSize(LIMITS.minDiskBytes)}`,
-    );
+export function validateSpec(
+  spec: { vcpu: number; memoryMiB: number; diskBytes: number },
+  method: 'vm.create' | 'vm.set',
+): void {
+  for (const field of ['vcpu', 'memoryMiB', 'diskBytes'] as const) {
+    const problem = specProblem(field, spec[field], `${method} ${field}`);
+    if (problem) throw new BangerError(ErrorCode.InvalidParams, problem, { hint: HINTS[field] });
+  }
 }

@@ -30,7 +30,7 @@ describe('banger image promote', () => {
 
     const running = await sb.cli(['image', 'promote', 'source', 'tools']);
     assert.equal(running.exitCode, 1);
-    assert.match(err(running), /vm "source" is running: stop it before promoting it/);
+    assert.match(err(running), /vm "source" is running: "banger image promote" needs it stopped/);
 
     ok(await sb.cli(['vm', 'stop', 'source'], BOOT));
     const promoted = ok(await sb.cli(['image', 'promote', 'source', 'tools'], BOOT));

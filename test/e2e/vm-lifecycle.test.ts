@@ -58,11 +58,15 @@ describe('VM lifecycle', () => {
     assert.equal(out(r), 'kept\nbox\n755:root\n700:root\n600:root');
   });
 
-  test('vm ssh passes the remote exit code through; a stopped VM is an error', async () => {
+  test('vm ssh passes exit codes through, 128+N for a signal; start on a running VM is refused', async () => {
     assert.equal((await sb.cli(['vm', 'ssh', 'box', '--', 'sh', '-c', 'exit 3'])).exitCode, 3);
+    const term = await sb.cli(['vm', 'ssh', 'box', '--', 'sh', '-c', 'kill -TERM $$']);
+    assert.equal(term.exitCode, 143, err(term));
+    assert.doesNotMatch(err(term), /ssh .* failed/, 'a signalled command is not an ssh failure');
     const r = await sb.cli(['vm', 'start', 'box']);
     assert.equal(r.exitCode, 1);
-    assert.match(err(r), /vm "box" is already running/);
+    assert.match(err(r), /vm "box" is running: "banger vm start" needs it stopped/);
+    assert.match(err(r), /stop it first: banger vm stop box/);
   });
 
   test('show, stats and logs describe the running VM', async () => {
@@ -148,8 +152,12 @@ describe('VM lifecycle', () => {
   test('vm set: only when stopped; memory, vcpus, and a work disk that only grows', async () => {
     const running = await sb.cli(['vm', 'set', 'box', '--memory', '2G']);
     assert.equal(running.exitCode, 1);
-    assert.match(err(running), /vm "box" is running: stop it first/);
+    assert.match(err(running), /vm "box" is running: "banger vm set" needs it stopped/);
     ok(await sb.cli(['vm', 'stop', 'box'], BOOT));
+    const ssh = await sb.cli(['vm', 'ssh', 'box', '--', 'true']);
+    assert.equal(ssh.exitCode, 1);
+    assert.match(err(ssh), /vm "box" is stopped: "banger vm ssh" needs it running/);
+    assert.match(err(ssh), /start it first: banger vm start box/);
     const shrink = await sb.cli(['vm', 'set', 'box', '--disk-size', '1G']);
     assert.equal(shrink.exitCode, 1);
     assert.match(err(shrink), /the work disk only grows/);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { execa } from 'execa';
+import { CLI, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
 // `banger vm run` on real VMs (QEMU microvm, TCG here), through the real CLI.
@@ -69,6 +70,44 @@ describe('banger vm run', () => {
     });
     assert.equal(gone.exitCode, 4, err(gone));
     assert.doesNotMatch(err(gone), /still running/);
+    await assertNoVmLeft(sb);
+  });
+
+  test('a command killed by a signal exits 128+N; without --rm the VM is kept, with a reminder', async () => {
+    const killed = await sb.cli(['vm', 'run', '--name', 'sig', '--', 'sh', '-c', 'kill -9 $$'], {
+      timeoutMs: 180_000,
+    });
+    assert.equal(killed.exitCode, 137, err(killed));
+    assert.match(
+      err(killed),
+      /vm sig is still running: stop it with "banger vm stop sig", delete it with "banger vm rm sig"/,
+    );
+    // After vm ssh, never a reminder.
+    const ssh = await sb.cli(['vm', 'ssh', 'sig', '--', 'true']);
+    ok(ssh, 'vm ssh');
+    assert.doesNotMatch(err(ssh), /still running/);
+    ok(await sb.cli(['vm', 'rm', 'sig']));
+    await assertNoVmLeft(sb);
+  });
+
+  test('Ctrl-C in a terminal during --rm -- cmd: exit 130, and the VM is still deleted', async () => {
+    // script(1) gives the CLI a terminal; ^C typed there reaches the guest's command as SIGINT.
+    const line = [process.execPath, CLI, 'vm', 'run', '--rm', '--name', 'tty', '--']
+      .concat(['sh', '-c', "'echo started; sleep 300'"])
+      .join(' ');
+    const child = execa('script', ['-qfec', line, '/dev/null'], {
+      env: sb.env,
+      extendEnv: false,
+      reject: false,
+      timeout: 300_000,
+    });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += String(d)));
+    await waitFor('the command to start in the guest', () => output.includes('started'), 240_000);
+    child.stdin?.write('\x03');
+    const r = await child;
+    assert.equal(r.exitCode, 130, output);
+    assert.match(out(await sb.cli(['vm', 'ls'])), /no VMs yet/);
     await assertNoVmLeft(sb);
   });
 

@@ -175,11 +175,13 @@ describe('workspaces', () => {
     const r = await sb.cli(['vm', 'workspace', 'prepare', 'ws', plain]);
     assert.equal(r.exitCode, 1);
     assert.match(err(r), /is not inside a git repository/);
+    // vm run checks PATH in the same place, with the same words and exit code, before boot.
     const run = await sb.cli(['vm', 'run', '--rm', plain, '--', 'true']);
-    assert.equal(run.exitCode, 2);
-    assert.match(err(run), /not inside a git repository with a commit/);
+    assert.equal(run.exitCode, 1);
+    assert.match(err(run), /is not inside a git repository/);
+    assert.doesNotMatch(err(run), /\] boot: /, 'nothing booted');
     const missing = await sb.cli(['vm', 'run', '--rm', join(sb.dir, 'nowhere'), '--', 'true']);
-    assert.equal(missing.exitCode, 2);
+    assert.equal(missing.exitCode, 1);
     assert.match(err(missing), /is not a directory/);
     ok(await sb.cli(['vm', 'ssh', 'ws', '--', 'rm', '-rf', '/root/repo']));
     const none = await sb.cli(['vm', 'workspace', 'export', 'ws']);

@@ -59,10 +59,12 @@ describe('the banger CLI', () => {
   });
 
   test('internal paths prints the layout derived from the XDG variables', async () => {
-    const paths = JSON.parse(String((await sb.cli(['internal', 'paths'])).stdout)) as Record<
-      string,
-      string
-    >;
+    const out = JSON.parse(String((await sb.cli(['internal', 'paths'])).stdout)) as {
+      layout: Record<string, string>;
+      names: Record<string, Record<string, string>>;
+    };
+    const paths = out.layout;
+    assert.equal(out.names.VmFileName?.workDisk, 'work.ext4');
     assert.equal(paths.stateDir, `${sb.env.XDG_STATE_HOME}/banger`);
     assert.equal(paths.socket, `${sb.env.XDG_RUNTIME_DIR}/banger/bangerd.sock`);
     assert.equal(paths.configFile, `${sb.env.XDG_CONFIG_HOME}/banger/config.toml`);

@@ -1,10 +1,7 @@
-import { resolveLayout } from '../../config/layout.js';
-import { loadConfig } from '../../config/load.js';
-import { formatSpecLine, resolveVmDefaults } from '../../config/vm-defaults.js';
+import { formatSpecLine } from '../../config/vm-defaults.js';
 import type { VmDetail } from '../../protocol/vm.js';
-import { hostFacts } from '../../system/host.js';
 import { withDaemon } from '../with-daemon.js';
-import { sshWaitParam, type CreateFlags } from './spec-flags.js';
+import { loadCreateDefaults, sshWaitParam, type CreateFlags } from './spec-flags.js';
 
 /**
  * `vm create` and `vm run`: the CLI resolves the size (flags, then config, then the host,
@@ -16,9 +13,7 @@ export async function createVm(
   /** An absolute repository path to be copied in after boot: checked by the daemon first. */
   workspace?: string,
 ): Promise<VmDetail> {
-  const layout = resolveLayout();
-  const { config } = await loadConfig(layout.configFile);
-  const defaults = resolveVmDefaults(config, hostFacts());
+  const { layout, defaults } = await loadCreateDefaults();
   const spec = {
     vcpu: flags.vcpu ?? defaults.vcpu.value,
     memoryMiB: flags.memory ?? defaults.memoryMiB.value,

@@ -9,6 +9,7 @@ import { buildInitramfs } from '../../kernel/initramfs.js';
 import type { Runner } from '../../system/runner.js';
 import { flattenTar } from '../flatten-tar.js';
 import { mmdebstrapArgs, type MmdebstrapPlan } from './mmdebstrap.js';
+import { ImageFileName, KernelFileName } from '../../config/layout.js';
 
 export interface GoldenBuildInput extends MmdebstrapPlan {
   /** Scratch space for the extracted tree; removed when the build ends. */
@@ -83,7 +84,7 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
     const modules = await buildInitramfs({
       modulesDir: join(tree, 'usr/lib/modules', kernel.version),
       busybox: join(tree, 'usr/bin/busybox'),
-      outFile: join(input.kernelDir, 'initrd.img'),
+      outFile: join(input.kernelDir, KernelFileName.initrd),
     });
     // The guest boots banger's kernel files; its own /boot copies are dead weight.
     for (const name of await readdir(join(tree, 'boot')))
@@ -91,7 +92,7 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
 
     const size = input.sizeBytes ?? ext4SizeFor(await treeBytes(tree));
     input.progress('ext4', `${Math.round(size / 2 ** 20)} MiB file system`);
-    const rootfs = join(input.imageDir, 'rootfs.ext4');
+    const rootfs = join(input.imageDir, ImageFileName.rootfs);
     await buildExt4(tree, rootfs, size, runner);
     input.progress('ownership', 'setting owners and modes with debugfs');
     // As root the extraction already chowned everything but what banger wrote itself.
@@ -121,9 +122,9 @@ async function takeKernel(tree: string, kernelDir: string, runner: Runner) {
       },
     );
   const version = latest.slice('vmlinuz-'.length);
-  await copyFile(join(boot, latest), join(kernelDir, 'vmlinuz'));
-  const vmlinux = join(kernelDir, 'vmlinux');
-  await extractVmlinux(join(kernelDir, 'vmlinuz'), vmlinux, runner);
+  await copyFile(join(boot, latest), join(kernelDir, KernelFileName.bzImage));
+  const vmlinux = join(kernelDir, KernelFileName.vmlinux);
+  await extractVmlinux(join(kernelDir, KernelFileName.bzImage), vmlinux, runner);
   const directBoot = await hasPvhEntry(vmlinux);
   if (!directBoot) await rm(vmlinux, { force: true });
   return { version, directBoot };
