@@ -1,4 +1,4 @@
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -13,6 +13,7 @@ import { downloadProgress, type OpContext } from '../system/operation.js';
 import { sha256File } from '../system/sha256.js';
 import type { Runner } from '../system/runner.js';
 import type { BuildRequest } from './build.js';
+import { isExt4, plural, regularFile } from './file-checks.js';
 
 export type { BuildRequest } from './build.js';
 
@@ -392,28 +393,4 @@ export class ImageService {
       createdAt: new Date().toISOString(),
     };
   }
-}
-
-/** ext4's superblock magic (0xEF53 at byte 1080): enough to catch "that is not a disk image". */
-export async function isExt4(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(2);
-    await fh.read(buf, 0, 2, 1080);
-    return buf.readUInt16LE(0) === 0xef53;
-  } finally {
-    await fh.close();
-  }
-}
-
-export async function regularFile(path: string, what: string): Promise<void> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile())
-    throw new BangerError(ErrorCode.InvalidParams, `${what} ${path} is not a file`, {
-      hint: 'give the path of an existing file',
-    });
-}
-
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

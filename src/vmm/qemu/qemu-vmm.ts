@@ -88,6 +88,11 @@ export class QemuVmm implements Vmm {
     const pid = Number.parseInt(await readFile(files.pidFile, 'utf8'), 10);
     if (!Number.isInteger(pid) || pid <= 0)
       throw new BangerError(ErrorCode.Internal, `qemu wrote no pid to ${files.pidFile}`);
+    return this.handlesOf(spec, pid, new Date().toISOString());
+  }
+
+  private handlesOf(spec: LaunchSpec, pid: number, startedAt: string): VmHandles {
+    const files = vmFiles(spec.dir);
     return {
       driver: 'qemu',
       accel: this.accel,
@@ -95,25 +100,17 @@ export class QemuVmm implements Vmm {
       controlSocket: files.qmpSocket,
       consoleLog: files.consoleLog,
       sshPort: spec.network.sshPort,
-      startedAt: new Date().toISOString(),
+      startedAt,
       dataSocket: files.dataSocket,
     };
   }
 
   /** A launch that failed half-way may have left a daemonized QEMU: its pidfile says which. */
   private async killFromPidfile(spec: LaunchSpec): Promise<void> {
-    const files = vmFiles(spec.dir);
-    const pid = Number.parseInt(await readFile(files.pidFile, 'utf8').catch(() => ''), 10);
+    const text = await readFile(vmFiles(spec.dir).pidFile, 'utf8').catch(() => '');
+    const pid = Number.parseInt(text, 10);
     if (!Number.isInteger(pid) || pid <= 0) return;
-    const probe: VmHandles = {
-      driver: 'qemu',
-      accel: this.accel,
-      pid,
-      controlSocket: files.qmpSocket,
-      consoleLog: files.consoleLog,
-      sshPort: spec.network.sshPort,
-      startedAt: '',
-    };
+    const probe = this.handlesOf(spec, pid, '');
     if (await this.alive(probe, spec.id)) await this.kill(probe);
   }
 
