@@ -216,7 +216,8 @@ export class ImageService {
       try {
         ctx.progress('flatten', `${source.vmName}'s system disk`);
         const rootfs = join(staging.dir, ImageFileName.rootfs);
-        await runner.run('qemu-img', ['convert', '-O', 'raw', source.systemDisk, rootfs], {
+        const qemuImg = this.deps.config.vmm.qemuImgBinary ?? 'qemu-img';
+        await runner.run(qemuImg, ['convert', '-O', 'raw', source.systemDisk, rootfs], {
           signal: ctx.signal,
         });
         ctx.progress('identity', "removing the VM's ssh host keys and machine-id");

@@ -30,8 +30,8 @@ export interface NetworkProvider {
   allocate(vm: { id: string; name: string; nat: boolean }): Promise<{ guestIp: string }>;
   /** At boot: the network the VMM attaches the VM to. */
   attach(vm: VmRecord): Promise<Attachment>;
-  /** At delete: gives back what allocate took. */
-  release(vm: VmRecord): Promise<void>;
+  /** At delete, or a create that failed after allocate: gives back what allocate took. */
+  release(vm: Pick<VmRecord, 'id' | 'name' | 'guestIp'>): Promise<void>;
   /** At daemon start, with every VM there is: frees what belongs to none of them. */
   reconcile(vms: readonly VmRecord[]): Promise<void>;
   /** Where the host reaches the VM's sshd (the live handles when it runs). */

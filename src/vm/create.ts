@@ -95,27 +95,33 @@ async function makeVm(
     }
     const { guestIp } = await network.allocate({ id, name, nat });
     const now = new Date().toISOString();
-    return await staging.publishWith((dir) => {
-      const record: VmRecord = {
-        id,
-        name,
-        imageId: image.id,
-        state: 'created',
-        vcpu: req.vcpu,
-        memoryMiB: req.memoryMiB,
-        diskBytes: req.diskBytes,
-        networkMode: network.mode,
-        nat,
-        guestIp,
-        sshPort: 0,
-        dir,
-        lastError: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      store.vms.insert(record);
-      return record;
-    });
+    return await staging
+      .publishWith((dir) => {
+        const record: VmRecord = {
+          id,
+          name,
+          imageId: image.id,
+          state: 'created',
+          vcpu: req.vcpu,
+          memoryMiB: req.memoryMiB,
+          diskBytes: req.diskBytes,
+          networkMode: network.mode,
+          nat,
+          guestIp,
+          sshPort: 0,
+          dir,
+          lastError: null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        store.vms.insert(record);
+        return record;
+      })
+      .catch(async (err: unknown) => {
+        // The record could not be written: the address goes back.
+        await network.release({ id, name, guestIp });
+        throw err;
+      });
   } finally {
     await staging.discard();
   }
