@@ -265,60 +265,32 @@ const sessions = z.object({ sessions: z.array(sessionInfo) });
 const inRunningVm = { states: RUNNING, lock: 'connect' } as const;
 
 /**
- * Sessions (tmux in the guest): one method per operation, each with the fields it needs.
- * logs and attach stream over ssh from the CLI. Each answers with the sessions it touched.
+ * Sessions (tmux in the guest): one method per operation, each with the fields it needs,
+ * allowed in a running VM. logs and attach stream over ssh from the CLI. Each answers with
+ * the sessions it touched.
  */
-export const vmSessionStart = defineMethod({
-  name: 'vm.session.start',
-  params: z.strictObject({ ref, name: sessionName, command: z.array(z.string()).min(1) }),
-  result: sessions,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: inRunningVm,
-});
+function sessionMethod<N extends string, S extends Record<string, z.ZodType>>(name: N, fields: S) {
+  return defineMethod({
+    name,
+    params: z.strictObject({ ref, ...fields }),
+    result: sessions,
+    onDisconnect: 'finish',
+    progress: false,
+    vm: inRunningVm,
+  });
+}
 
-export const vmSessionList = defineMethod({
-  name: 'vm.session.list',
-  params: z.strictObject({ ref }),
-  result: sessions,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: inRunningVm,
+export const vmSessionStart = sessionMethod('vm.session.start', {
+  name: sessionName,
+  command: z.array(z.string()).min(1),
 });
-
-export const vmSessionShow = defineMethod({
-  name: 'vm.session.show',
-  params: z.strictObject({ ref, name: sessionName }),
-  result: sessions,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: inRunningVm,
+export const vmSessionList = sessionMethod('vm.session.list', {});
+export const vmSessionShow = sessionMethod('vm.session.show', { name: sessionName });
+export const vmSessionSend = sessionMethod('vm.session.send', {
+  name: sessionName,
+  text: z.string(),
+  enter: z.boolean(),
 });
-
-export const vmSessionSend = defineMethod({
-  name: 'vm.session.send',
-  params: z.strictObject({ ref, name: sessionName, text: z.string(), enter: z.boolean() }),
-  result: sessions,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: inRunningVm,
-});
-
 /** Ctrl-C, then SIGTERM after a grace period, then SIGKILL. */
-export const vmSessionStop = defineMethod({
-  name: 'vm.session.stop',
-  params: z.strictObject({ ref, name: sessionName }),
-  result: sessions,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: inRunningVm,
-});
-
-export const vmSessionKill = defineMethod({
-  name: 'vm.session.kill',
-  params: z.strictObject({ ref, name: sessionName }),
-  result: sessions,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: inRunningVm,
-});
+export const vmSessionStop = sessionMethod('vm.session.stop', { name: sessionName });
+export const vmSessionKill = sessionMethod('vm.session.kill', { name: sessionName });
