@@ -195,6 +195,14 @@ export class TreeWriter {
   }
 }
 
+/** The tar stream itself failed (truncated, corrupt), rather than a member being refused. */
+export class TarStreamError extends BangerError {
+  override readonly name = 'TarStreamError';
+  constructor(message: string, options: { cause: unknown }) {
+    super(ErrorCode.InvalidParams, message, options);
+  }
+}
+
 /**
  * Feeds each member of a tar stream to `onEntry` in order (its body drained after), and fails
  * with one error: the member refused, else the stream's own error, named after `what`.
@@ -226,9 +234,7 @@ export async function walkTar(
     if (signal?.aborted) throw cancelled(what);
     const cause = streamError ?? err;
     if (cause instanceof BangerError) throw cause;
-    throw new BangerError(ErrorCode.InvalidParams, `reading ${what}: ${errorMessage(cause)}`, {
-      cause,
-    });
+    throw new TarStreamError(`reading ${what}: ${errorMessage(cause)}`, { cause });
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

@@ -10,7 +10,7 @@ import { ext4SizeFor, treeBytes, type TreeMetadata } from '../../disk/ext4.js';
 import { BangerError, ErrorCode, SubprocessError, errorMessage } from '../../errors.js';
 import type { Runner } from '../../system/runner.js';
 import { assertEmpty } from '../flatten-tar.js';
-import { TreeWriter, memberPath, unsafe, walkTar } from '../tree-writer.js';
+import { TarStreamError, TreeWriter, memberPath, unsafe, walkTar } from '../tree-writer.js';
 import { resolveInTree } from './resolve-in-tree.js';
 
 export interface Layer {
@@ -121,12 +121,7 @@ async function applyLayer(
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const { stream, done } = decompressed(layer, options.runner, signal);
   const apply = new LayerApplier(writer);
-  let memberError: unknown;
-  const onEntry = (header: Header, body: AsyncIterable<Uint8Array>) =>
-    apply.entry(header, body).catch((err: unknown) => {
-      memberError = err;
-      throw err;
-    });
+  const onEntry = (header: Header, body: AsyncIterable<Uint8Array>) => apply.entry(header, body);
   const [walk, decompress] = await Promise.allSettled([
     walkTar(stream, `layer ${short(layer.digest)}`, onEntry, options.signal).catch(
       (err: unknown) => {
@@ -137,9 +132,11 @@ async function applyLayer(
     done,
   ]);
   if (options.signal?.aborted) throw cancelled(layer);
-  if (memberError !== undefined) throw inLayer(layer, memberError);
-  // A tar that ended early is the decompressor's to explain; any other tar error came first.
   const tarError = walk.status === 'rejected' ? asError(walk.reason) : undefined;
+  if (tarError !== undefined && !(tarError instanceof TarStreamError)) {
+    throw inLayer(layer, tarError); // a member refused
+  }
+  // A tar that ended early is the decompressor's to explain; any other tar error came first.
   if (tarError !== undefined && !EARLY_END.test(tarError.message)) throw tarError;
   if (decompress.status === 'rejected') {
     const why =

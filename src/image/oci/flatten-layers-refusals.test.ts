@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { BangerError, ErrorCode } from '../../errors.js';
+import { realRunner } from '../../system/runner.js';
+import { flattenLayers, type Layer } from './flatten-layers.js';
+import { MEDIA, layerOf, listTree } from '../../../test/helpers/layers.js';
+import type { TarMember } from '../../../test/helpers/tar.js';
+
+// Every layer here is hostile. Each runs into a fresh root inside `dir`, beside `outside`,
+// which holds one file that must stay the only thing there.
+let dir: string;
+let outside: string;
+let count = 0;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'banger-layers-bad-'));
+  outside = join(dir, 'outside');
+  await mkdir(outside);
+  await writeFile(join(outside, 'passwd'), 'host');
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function refused(
+  layers: (TarMember[] | Layer)[],
+  message: RegExp,
+  code: ErrorCode = ErrorCode.InvalidParams,
+): Promise<string> {
+  const dest = join(dir, `t${++count}`, 'root');
+  await mkdir(dest, { recursive: true });
+  const blobs = await Promise.all(
+    layers.map((l) => (Array.isArray(l) ? layerOf(dir, l, MEDIA.tar) : Promise.resolve(l))),
+  );
+  await assert.rejects(flattenLayers(blobs, dest, { runner: realRunner }), (err: unknown) => {
+    assert.ok(err instanceof BangerError, String(err));
+    assert.match(err.message, message);
+    assert.equal(err.code, code);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+  assert.deepEqual(await readdir(outside), ['passwd']);
+  assert.equal(await readFile(join(outside, 'passwd'), 'utf8'), 'host');
+  assert.deepEqual(
+    (await readdir(join(dir, `t${count}`))).sort(),
+    ['root'],
+    'nothing beside the root',
+  );
+  return dest;
+}
+
+const LAYER = /^layer sha256:[0-9a-f]{12}: /;
+
+test('members naming a path outside the root are refused, naming layer and member', async () => {
+  await refused(
+    [[{ name: '../passwd', body: 'x' }]],
+    /^layer sha256:[0-9a-f]{12}: unsafe tar member "\.\.\/passwd": path escapes the root$/,
+  );
+  await refused(
+    [[{ name: 'etc/../../outside/passwd', body: 'x' }]],
+    /"etc\/\.\.\/\.\.\/outside\/passwd": path escapes/,
+  );
+  await refused([[{ name: join(outside, 'passwd'), body: 'x' }]], /: absolute path$/);
+  await refused(
+    [[{ name: 'x', type: 'link', linkname: join(outside, 'passwd') }]],
+    /"x": hardlink target ".*\/outside\/passwd" escapes the root/,
+  );
+  await refused(
+    [[{ name: 'x', type: 'link', linkname: '../outside/passwd' }]],
+    /"x": hardlink target "\.\.\/outside\/passwd" escapes the root/,
+  );
+  await refused(
+    [[{ name: 'x', type: 'link', linkname: 'etc/shadow' }]],
+    /"x": hardlink target "etc\/shadow" is not a file extracted before it/,
+  );
+  await refused(
+    [[{ name: 'd/a', type: 'symlink', linkname: '../../outside/passwd' }]],
+    /"d\/a": symlink target "\.\.\/\.\.\/outside\/passwd" escapes the root/,
+  );
+  await refused([[{ name: 'etc/.wh...', body: '' }]], /"etc\/\.wh\.\.\.": whiteout of no name/);
+});
+
+test('nothing is written, linked or removed through a symlink, in one layer or across', async () => {
+  const link = { name: 'a', type: 'symlink', linkname: outside } as const;
+  await refused(
+    [[link, { name: 'a/passwd', body: 'owned' }]],
+    /"a\/passwd": parent "a" is a symlink/,
+  );
+  await refused([[link], [{ name: 'a/passwd', body: 'owned' }]], LAYER);
+  await refused(
+    [[{ name: 'a', type: 'symlink', linkname: '/etc' }], [{ name: 'a/passwd', body: 'x' }]],
+    /"a\/passwd": parent "a" is a symlink/,
+  );
+  await refused(
+    [[link], [{ name: 'a/sub/', type: 'directory' }]],
+    /"a\/sub\/": parent "a" is a symlink/,
+  );
+  // A directory that a later layer made a symlink is no directory any more.
+  await refused(
+    [
+      [
+        { name: 'a/', type: 'directory' },
+        { name: 'a/x', body: 'x' },
+      ],
+      [link],
+      [{ name: 'a/passwd', body: 'owned' }],
+    ],
+    /"a\/passwd": parent "a" is a symlink/,
+  );
+  await refused(
+    [[link], [{ name: 'a/.wh.passwd', body: '' }]],
+    /"a\/\.wh\.passwd": parent "a" is a symlink/,
+  );
+  await refused(
+    [[link], [{ name: 'a/.wh..wh..opq', body: '' }]],
+    /"a\/\.wh\.\.wh\.\.opq": parent "a" is a symlink/,
+  );
+  await refused(
+    [[link], [{ name: 'x', type: 'link', linkname: 'a/passwd' }]],
+    /"x": hardlink target "a\/passwd" is not a file/,
+  );
+
+  // Whiting out the link, or replacing it, touches the link and not what it points at.
+  const dest = join(dir, `t${++count}`);
+  await mkdir(dest);
+  const layers = [
+    await layerOf(dir, [link, { name: 'b', type: 'symlink', linkname: join(outside, 'passwd') }]),
+    await layerOf(dir, [
+      { name: '.wh.a', body: '' },
+      { name: 'b', body: 'inside' },
+    ]),
+  ];
+  await flattenLayers(layers, dest, { runner: realRunner });
+  assert.deepEqual(await listTree(dest), ['b']);
+  assert.equal(await readFile(join(dest, 'b'), 'utf8'), 'inside');
+  assert.equal(await readFile(join(outside, 'passwd'), 'utf8'), 'host');
+});
+
+test(
+  'a truncated gzip or zstd stream is an error, not a hang; so is an unknown media type',
+  { timeout: 20_000 },
+  async () => {
+    const big: TarMember[] = [
+      { name: 'big', body: Array.from({ length: 40_000 }, (_, i) => `${i * 7919}`).join('') },
+    ];
+    const half = (blob: Buffer) => blob.subarray(0, Math.floor(blob.length / 2));
+    const good = [{ name: 'f', body: 'x' }];
+    for (const media of [MEDIA.gzip, MEDIA.zstd]) {
+      await refused(
+        [await layerOf(dir, good, media), await layerOf(dir, big, media, half)],
+        new RegExp(
+          `${LAYER.source}truncated or corrupt ${media.endsWith('zstd') ? 'zstd' : 'gzip'} stream`,
+        ),
+      );
+      // Cut at a member boundary: the tar looks whole, only the decompressor knows.
+      await refused(
+        [await layerOf(dir, good, media, (b) => b.subarray(0, b.length - 4))],
+        /truncated or corrupt/,
+      );
+    }
+    await refused(
+      [
+        await layerOf(dir, good, MEDIA.tar, (b) =>
+          Buffer.concat([b.subarray(0, 512), Buffer.alloc(1)]),
+        ),
+      ],
+      /^reading layer sha256:[0-9a-f]{12}: /,
+    );
+    const dest = await refused(
+      [
+        await layerOf(dir, good),
+        {
+          ...(await layerOf(dir, good)),
+          mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+bzip2',
+        },
+      ],
+      /^layer sha256:[0-9a-f]{12} has media type ".*bzip2", which banger cannot unpack/,
+    );
+    assert.deepEqual(await readdir(dest), [], 'refused before anything is written');
+  },
+);
+
+test('a cancelled flatten stops with Cancelled', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const dest = join(dir, `t${++count}`);
+  await mkdir(dest);
+  await assert.rejects(
+    flattenLayers([await layerOf(dir, [{ name: 'f', body: 'x' }], MEDIA.zstd)], dest, {
+      runner: realRunner,
+      signal: controller.signal,
+    }),
+    (err: unknown) => err instanceof BangerError && err.code === ErrorCode.Cancelled,
+  );
+});
