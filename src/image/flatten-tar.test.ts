@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { BangerError, ErrorCode } from '../errors.js';
 import { flattenTar } from './flatten-tar.js';
+import { scratch } from '../../test/helpers/scratch.js';
 import { tarOf, type TarMember } from '../../test/helpers/tar.js';
 
 const asRoot = process.getuid?.() === 0;
-let dir: string;
-let count = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'banger-flatten-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function freshDir(): Promise<string> {
-  const dest = join(dir, `t${++count}`, 'root');
-  await mkdir(dest, { recursive: true });
-  return dest;
-}
+const tmp = scratch('banger-flatten-');
+const freshDir = () => tmp.freshRoot();
 
 test('a rootfs tar is extracted with owners and modes captured', async () => {
   const dest = await freshDir();
@@ -141,7 +129,7 @@ test('members that would land outside the root are refused, naming the member', 
 });
 
 test('nothing is written through a symlink the tar planted', async () => {
-  const outside = join(dir, 'outside');
+  const outside = join(tmp.dir, 'outside');
   await mkdir(outside);
   await rejected(
     [

@@ -1,27 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { BangerError, ErrorCode } from '../../errors.js';
 import { realRunner } from '../../system/runner.js';
 import { flattenLayers, type Layer } from './flatten-layers.js';
 import { MEDIA, layerOf, listTree } from '../../../test/helpers/layers.js';
+import { scratch } from '../../../test/helpers/scratch.js';
 import type { TarMember } from '../../../test/helpers/tar.js';
 
-// Every layer here is hostile. Each runs into a fresh root inside `dir`, beside `outside`,
+// Every layer here is hostile. Each runs into a fresh root in the scratch dir, beside `outside`,
 // which holds one file that must stay the only thing there.
-let dir: string;
 let outside: string;
-let count = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'banger-layers-bad-'));
+const tmp = scratch('banger-layers-bad-', async (dir) => {
   outside = join(dir, 'outside');
   await mkdir(outside);
   await writeFile(join(outside, 'passwd'), 'host');
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function refused(
@@ -29,10 +23,9 @@ async function refused(
   message: RegExp,
   code: ErrorCode = ErrorCode.InvalidParams,
 ): Promise<string> {
-  const dest = join(dir, `t${++count}`, 'root');
-  await mkdir(dest, { recursive: true });
+  const dest = await tmp.freshRoot();
   const blobs = await Promise.all(
-    layers.map((l) => (Array.isArray(l) ? layerOf(dir, l, MEDIA.tar) : Promise.resolve(l))),
+    layers.map((l) => (Array.isArray(l) ? layerOf(tmp.dir, l, MEDIA.tar) : Promise.resolve(l))),
   );
   await assert.rejects(flattenLayers(blobs, dest, { runner: realRunner }), (err: unknown) => {
     assert.ok(err instanceof BangerError, String(err));
@@ -43,11 +36,7 @@ async function refused(
   });
   assert.deepEqual(await readdir(outside), ['passwd']);
   assert.equal(await readFile(join(outside, 'passwd'), 'utf8'), 'host');
-  assert.deepEqual(
-    (await readdir(join(dir, `t${count}`))).sort(),
-    ['root'],
-    'nothing beside the root',
-  );
+  assert.deepEqual(await readdir(join(dest, '..')), ['root'], 'nothing beside the root');
   return dest;
 }
 
@@ -123,11 +112,13 @@ test('nothing is written, linked or removed through a symlink, in one layer or a
   );
 
   // Whiting out the link, or replacing it, touches the link and not what it points at.
-  const dest = join(dir, `t${++count}`);
-  await mkdir(dest);
+  const dest = await tmp.freshRoot();
   const layers = [
-    await layerOf(dir, [link, { name: 'b', type: 'symlink', linkname: join(outside, 'passwd') }]),
-    await layerOf(dir, [
+    await layerOf(tmp.dir, [
+      link,
+      { name: 'b', type: 'symlink', linkname: join(outside, 'passwd') },
+    ]),
+    await layerOf(tmp.dir, [
       { name: '.wh.a', body: '' },
       { name: 'b', body: 'inside' },
     ]),
@@ -149,20 +140,20 @@ test(
     const good = [{ name: 'f', body: 'x' }];
     for (const media of [MEDIA.gzip, MEDIA.zstd]) {
       await refused(
-        [await layerOf(dir, good, media), await layerOf(dir, big, media, half)],
+        [await layerOf(tmp.dir, good, media), await layerOf(tmp.dir, big, media, half)],
         new RegExp(
           `${LAYER.source}truncated or corrupt ${media.endsWith('zstd') ? 'zstd' : 'gzip'} stream`,
         ),
       );
       // Cut at a member boundary: the tar looks whole, only the decompressor knows.
       await refused(
-        [await layerOf(dir, good, media, (b) => b.subarray(0, b.length - 4))],
+        [await layerOf(tmp.dir, good, media, (b) => b.subarray(0, b.length - 4))],
         /truncated or corrupt/,
       );
     }
     await refused(
       [
-        await layerOf(dir, good, MEDIA.tar, (b) =>
+        await layerOf(tmp.dir, good, MEDIA.tar, (b) =>
           Buffer.concat([b.subarray(0, 512), Buffer.alloc(1)]),
         ),
       ],
@@ -170,9 +161,9 @@ test(
     );
     const dest = await refused(
       [
-        await layerOf(dir, good),
+        await layerOf(tmp.dir, good),
         {
-          ...(await layerOf(dir, good)),
+          ...(await layerOf(tmp.dir, good)),
           mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+bzip2',
         },
       ],
@@ -185,10 +176,9 @@ test(
 test('a cancelled flatten stops with Cancelled', async () => {
   const controller = new AbortController();
   controller.abort();
-  const dest = join(dir, `t${++count}`);
-  await mkdir(dest);
+  const dest = await tmp.freshRoot();
   await assert.rejects(
-    flattenLayers([await layerOf(dir, [{ name: 'f', body: 'x' }], MEDIA.zstd)], dest, {
+    flattenLayers([await layerOf(tmp.dir, [{ name: 'f', body: 'x' }], MEDIA.zstd)], dest, {
       runner: realRunner,
       signal: controller.signal,
     }),

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { lchown, lstat, mkdir, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { lchown, lstat, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { GiB, MiB } from '../../config/size.js';
 import { debugfsCat, debugfsStat } from '../../disk/debugfs.js';
 import { applyOwnership, buildExt4 } from '../../disk/ext4.js';
@@ -10,26 +9,15 @@ import { BangerError, ErrorCode } from '../../errors.js';
 import { realRunner } from '../../system/runner.js';
 import { flattenLayers, imageSizeFor, type FlattenedImage, type Layer } from './flatten-layers.js';
 import { MEDIA, layerOf, listTree } from '../../../test/helpers/layers.js';
+import { scratch } from '../../../test/helpers/scratch.js';
 
 const asRoot = process.getuid?.() === 0;
-let dir: string;
-let count = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'banger-layers-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function freshDir(): Promise<string> {
-  const dest = join(dir, `t${++count}`, 'root');
-  await mkdir(dest, { recursive: true });
-  return dest;
-}
+const tmp = scratch('banger-layers-');
+const freshDir = () => tmp.freshRoot();
 
 /** A Debian-like lower layer, then two that whiteout, opaque, replace and link across. */
 async function threeLayers(): Promise<Layer[]> {
-  const lower = await layerOf(dir, [
+  const lower = await layerOf(tmp.dir, [
     { name: './', type: 'directory', mode: 0o755 },
     { name: './etc/', type: 'directory', mode: 0o755 },
     { name: './etc/passwd', mode: 0o644, body: 'root:x:0:0::/root:/bin/sh\n' },
@@ -57,7 +45,7 @@ async function threeLayers(): Promise<Layer[]> {
     { name: './run/initctl', type: 'fifo', mode: 0o600 },
   ]);
   const middle = await layerOf(
-    dir,
+    tmp.dir,
     [
       { name: 'etc/.wh.hosts', body: '' },
       { name: 'opt/.wh.tool', body: '' },
@@ -72,7 +60,7 @@ async function threeLayers(): Promise<Layer[]> {
     MEDIA.zstd,
   );
   const upper = await layerOf(
-    dir,
+    tmp.dir,
     [
       { name: 'data', body: 'a file now' }, // a directory becomes a file
       { name: 'conf/', type: 'directory', mode: 0o755 }, // a file becomes a directory
@@ -174,7 +162,7 @@ test('the flattened tree becomes an ext4 with owners and setuid applied by debug
   const image = await flattenLayers(await threeLayers(), dest, { runner: realRunner });
   // An unprivileged flatten leaves the builder's uid on everything: make that true here.
   if (asRoot) for (const path of image.metadata.keys()) await lchown(join(dest, path), 4321, 4321);
-  const img = join(dir, `t${count}.ext4`);
+  const img = join(dest, '..', 'rootfs.ext4');
   await buildExt4(dest, img, imageSizeFor(image.treeBytes), realRunner);
   await applyOwnership(img, image.metadata, realRunner);
 
@@ -200,7 +188,13 @@ test('the flattened tree becomes an ext4 with owners and setuid applied by debug
 test('gzip of either vendor, no shell, no init', async () => {
   const dest = await freshDir();
   const image: FlattenedImage = await flattenLayers(
-    [await layerOf(dir, [{ name: 'usr/bin/busybox', mode: 0o755, body: 'bb' }], MEDIA.dockerGzip)],
+    [
+      await layerOf(
+        tmp.dir,
+        [{ name: 'usr/bin/busybox', mode: 0o755, body: 'bb' }],
+        MEDIA.dockerGzip,
+      ),
+    ],
     dest,
     { runner: realRunner },
   );
