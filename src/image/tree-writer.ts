@@ -61,6 +61,8 @@ export class TreeWriter {
     try {
       await this.#ensureParents(path, header.name);
       await this.#clearPath(path, type === 'directory', header.name);
+      // Again: replacing `path` may have handed the target's inode on (b -> a, then a -> b).
+      if (type === 'hardlink') item.linkTarget = this.#hardlinkTarget(header);
       if (type === 'directory') {
         await mkdir(dest, { mode: 0o700 }).catch(ignoreExisting);
         this.#dirs.add(path);

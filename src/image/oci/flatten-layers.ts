@@ -67,7 +67,11 @@ export async function flattenLayers(
     if (options.signal?.aborted) throw cancelled(layer);
     await applyLayer(layer, writer, options);
   }
-  for (const marker of MARKERS) await writer.remove(marker, marker);
+  for (const marker of MARKERS) {
+    // Below a symlinked parent (run -> var/run) it is not ours to remove: links are not followed.
+    const st = await writer.lookup(marker, marker).catch(() => undefined);
+    if (st) await writer.remove(marker, marker);
+  }
   await writer.finish();
   const found = async (path: string) => {
     const target = await resolveInTree(destDir, path);
