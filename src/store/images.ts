@@ -13,6 +13,19 @@ export interface ImageRecord {
   sizeBytes: number;
   kernelId: string | null;
   createdAt: string;
+  /** Set for an image pulled from an OCI registry. */
+  oci?: OciImageInfo | null | undefined;
+}
+
+/** What an OCI image was, and how its config says its processes run (as `docker run`). */
+export interface OciImageInfo {
+  /** The reference it was pulled by, normalised (registry/repository:tag or @digest). */
+  reference: string;
+  /** The manifest's digest (sha256:…), for `image show` and a later re-pull. */
+  digest: string;
+  env: string[];
+  workingDir: string;
+  user: string;
 }
 
 interface ImageRow {
@@ -28,6 +41,7 @@ interface ImageRow {
   size_bytes: number;
   kernel_id: string | null;
   created_at: string;
+  oci: string | null;
 }
 
 const fromRow = (r: ImageRow): ImageRecord => ({
@@ -43,6 +57,7 @@ const fromRow = (r: ImageRow): ImageRecord => ({
   sizeBytes: r.size_bytes,
   kernelId: r.kernel_id,
   createdAt: r.created_at,
+  oci: r.oci ? (JSON.parse(r.oci) as OciImageInfo) : null,
 });
 
 export class ImageRepository {
@@ -68,11 +83,15 @@ export class ImageRepository {
     this.db
       .prepare(
         `INSERT INTO images (id, name, managed, distro, arch, description, source, dir, rootfs_file,
-           size_bytes, kernel_id, created_at)
+           size_bytes, kernel_id, created_at, oci)
          VALUES (@id, @name, @managed, @distro, @arch, @description, @source, @dir, @rootfsFile,
-           @sizeBytes, @kernelId, @createdAt)`,
+           @sizeBytes, @kernelId, @createdAt, @oci)`,
       )
-      .run({ ...image, managed: image.managed ? 1 : 0 });
+      .run({
+        ...image,
+        managed: image.managed ? 1 : 0,
+        oci: image.oci ? JSON.stringify(image.oci) : null,
+      });
   }
 
   delete(id: string): void {

@@ -56,4 +56,7 @@ export const migrations: readonly string[] = [
   `ALTER TABLE kernels ADD COLUMN managed INTEGER NOT NULL DEFAULT 1;`,
   // v3: the port on 127.0.0.1 forwarded to a user-mode VM's sshd, kept across restarts.
   `ALTER TABLE vms ADD COLUMN ssh_port INTEGER NOT NULL DEFAULT 0;`,
+  // v4: what an image pulled from an OCI registry was (reference, manifest digest, the
+  // config's Env/WorkingDir/User), as JSON; NULL for every other image.
+  `ALTER TABLE images ADD COLUMN oci TEXT;`,
 ];
