@@ -2,7 +2,7 @@
 // a download goes to `<hex>.partial`, is hashed while it streams, checked for digest and size,
 // then renamed. A later attempt resumes a partial file with Range and verifies the whole.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -269,15 +269,15 @@ export class BlobCache {
         done(null, chunk);
       },
     });
-    const fh = await open(partial, offset > 0 ? 'a' : 'w');
     try {
-      await pipeline(body, meter, fh.createWriteStream({ autoClose: false }), {
+      await pipeline(body, meter, createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }), {
         signal: options.signal,
       });
-      await fh.sync();
+      // Durable before it is renamed into the cache: a crash must not leave a short "verified" blob.
+      const fh = await open(partial, 'r');
+      await fh.sync().finally(() => fh.close());
     } catch (err) {
       if (oversized) {
-        await fh.close();
         await rm(partial, { force: true });
         throw this.mismatch(
           blob,
@@ -296,8 +296,6 @@ export class BlobCache {
         `cannot write ${partial}: ${errorMessage(err)}; free space in the cache directory, then retry`,
         { cause: err },
       );
-    } finally {
-      await fh.close().catch(() => undefined);
     }
     if (received < blob.size)
       throw new Interrupted(`the transfer ended after ${received} of ${blob.size} bytes`);

@@ -101,7 +101,10 @@ export function parseManifest(body: string, contentType: string | undefined): Pa
     throw new ManifestProblem('the manifest is not a JSON object');
   const header = (contentType ?? '').split(';')[0]!.trim();
   const mediaType = typeof json.mediaType === 'string' ? json.mediaType : header;
-  if (json.schemaVersion === 1 || /manifest\.v1\+(pretty)?jws|manifest\.v1\+json/.test(mediaType)) {
+  if (
+    json.schemaVersion === 1 ||
+    mediaType.startsWith('application/vnd.docker.distribution.manifest.v1+')
+  ) {
     throw new ManifestProblem('it is a Docker schema 1 manifest, which banger does not read');
   }
   const isIndex =
