@@ -189,8 +189,7 @@ export class OciLayout {
         layer.compression === 'gzip'
           ? gzipSync(tar)
           : layer.compression === 'zstd'
-            ? ((await execa('zstd', ['-q', '-c'], { input: tar, encoding: 'buffer' }))
-                .stdout as Uint8Array)
+            ? (await execa('zstd', ['-q', '-c'], { input: tar, encoding: 'buffer' })).stdout
             : tar;
       layers.push(await this.blob(LAYER_TYPE[layer.compression], Buffer.from(data)));
     }

@@ -125,7 +125,7 @@ describe('OCI registry client and blob cache, anonymous registry', () => {
     });
     for (const [i, layer] of image.layers.entries()) {
       assert.equal(paths[i], cache.pathOf(layer.digest));
-      assert.equal(`sha256:${await sha256File(paths[i]!)}`, layer.digest);
+      assert.equal(`sha256:${await sha256File(paths[i])}`, layer.digest);
       assert.equal(seen.get(layer.digest)?.at(-1), layer.size);
     }
     assert.deepEqual(await cacheFiles(cache), image.layers.map((l) => l.digest.slice(7)).sort());
@@ -264,5 +264,115 @@ describe('OCI registry client and blob cache, anonymous registry', () => {
     await writeFile(cache.pathOf(layers[0]!.digest), '');
     await assert.rejects(cache.fetch(layers[0]!, client.blobSource(ref)), /unreachable/);
     await assert.rejects(stat(cache.pathOf(layers[0]!.digest)), { code: 'ENOENT' });
+  });
+});
+
+describe('OCI registry client, registry with htpasswd basic auth', () => {
+  let root: string;
+  let home: string;
+  let reg: TestRegistry;
+  let app: BuiltImage;
+  const user = 'tester';
+  const password = 'pa:ss-word';
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'bgr-oci-auth-'));
+    home = await tempHome(root);
+    reg = await startRegistry({ auth: { user, password } });
+    const layout = new OciLayout(join(root, 'layout'));
+    app = await layout.image({
+      layers: [{ compression: 'gzip', members: [{ name: 'secret', body: 'only with a login' }] }],
+    });
+    await layout.tag('v1', app.manifest);
+    await reg.push(layout.dir, 'v1', 'private/app');
+  });
+
+  after(async () => {
+    await reg?.dispose();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const withConfig = async (file: string, auths: Record<string, unknown>) => {
+    await writeFile(file, JSON.stringify({ auths }));
+  };
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+  test('credentials from ~/.docker/config.json: manifest, config and layers', async () => {
+    await withConfig(join(home, '.docker/config.json'), {
+      [`http://${reg.host}`]: { auth: b64(`${user}:${password}`) },
+    });
+    const client = new RegistryClient({ credentials: { env: {}, home }, retry: FAST_RETRY });
+    try {
+      const ref = parseReference(`${reg.host}/private/app:v1`);
+      const image = await client.resolve(ref);
+      assert.equal(image.digest, app.manifest.digest);
+      const cache = new BlobCache(join(root, 'cache'));
+      const [path] = await cache.fetchAll(image.layers, client.blobSource(ref));
+      assert.equal(`sha256:${await sha256File(path!)}`, app.layers[0]!.digest);
+    } finally {
+      await client.close();
+      await rm(join(home, '.docker/config.json'), { force: true });
+    }
+  });
+
+  test('credentials from $REGISTRY_AUTH_FILE (username/password form)', async () => {
+    const authFile = join(root, 'auth.json');
+    await withConfig(authFile, { [reg.host]: { username: user, password } });
+    const client = new RegistryClient({
+      credentials: { env: { REGISTRY_AUTH_FILE: authFile }, home },
+      retry: FAST_RETRY,
+    });
+    try {
+      const image = await client.resolve(parseReference(`${reg.host}/private/app:v1`));
+      assert.equal(image.digest, app.manifest.digest);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('no credentials: 401 saying none were found and where to put them', async () => {
+    const client = new RegistryClient({ credentials: { env: {}, home }, retry: FAST_RETRY });
+    try {
+      await assert.rejects(
+        client.resolve(parseReference(`${reg.host}/private/app:v1`)),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'PERMISSION');
+          assert.match(
+            err.message,
+            new RegExp(
+              `^registry ${reg.host} refused ${reg.host}/private/app:v1 \\(HTTP 401\\) with no credentials \\(none for ${reg.host} in ${home}/.docker/config.json\\);.*put credentials for ${reg.host} in ${home}/.docker/config.json`,
+            ),
+          );
+          assert.ok(!err.message.includes('\n'));
+          return true;
+        },
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('wrong credentials: 401 naming the file, the entry and the user', async () => {
+    const file = join(home, '.docker/config.json');
+    await withConfig(file, { [reg.host]: { auth: b64(`${user}:wrong`) } });
+    const client = new RegistryClient({ credentials: { env: {}, home }, retry: FAST_RETRY });
+    try {
+      await assert.rejects(
+        client.resolve(parseReference(`${reg.host}/private/app:v1`)),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'PERMISSION');
+          assert.match(err.message, /HTTP 401/);
+          assert.ok(
+            err.message.includes(`user "${user}" from ${file} (auths["${reg.host}"])`),
+            err.message,
+          );
+          assert.match(err.message, /check that user and password/);
+          return true;
+        },
+      );
+    } finally {
+      await client.close();
+      await rm(file, { force: true });
+    }
   });
 });
