@@ -26,9 +26,13 @@ function documentedNames(doc: string): Set<string> {
 test('docs/internals.md lists exactly the names the layout module gives', async () => {
   const doc = await readFile(new URL('../../docs/internals.md', import.meta.url), 'utf8');
   const documented = documentedNames(doc);
-  const named = new Set(Object.values(everyName()).flatMap((group) => Object.values(group)));
+  const named = new Set(
+    Object.values(everyName()).flatMap((group) =>
+      Object.values(group).flatMap((n) => n.split('/')),
+    ),
+  );
   // `.pub` is the key's other half, `tree` a build's scratch tree: spelled as suffixes.
-  const derived = new Set(['id_ed25519.pub', 'tree', '.deb']);
+  const derived = new Set(['id_ed25519.pub', 'tree', '.partial']);
   const undocumented = [...named].filter((n) => !documented.has(n));
   const unknown = [...documented].filter((n) => !named.has(n) && !derived.has(n));
   assert.deepEqual(undocumented, [], 'named in layout.ts but not in docs/internals.md');

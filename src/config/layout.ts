@@ -122,6 +122,8 @@ export const CacheName = {
   build: 'build',
   /** `make-bundle-*`: `banger internal make-bundle`'s scratch dirs. */
   makeBundlePrefix: 'make-bundle-',
+  /** Layers and configs of OCI images by digest (`<hex>`, `<hex>.partial` while downloading). */
+  ociBlobs: 'oci/blobs/sha256',
 } as const;
 
 /** `<dir>/<id>.staging`: something being built, published by renaming it to `<dir>/<id>`. */

@@ -24,7 +24,25 @@ test('defaultConfig fills every default', () => {
     },
     imageBuild: { mirror: undefined, packages: [] },
     catalog: { images: [], kernels: [] },
+    oci: { defaultRegistry: undefined, insecureRegistries: [] },
   });
+});
+
+test('[oci]: the default registry and insecure registries are host[:port]', () => {
+  const ok = validateConfig({
+    oci: { default_registry: 'registry.corp:5000', insecure_registries: ['10.0.0.5:5000'] },
+  });
+  assert.ok(ok.success);
+  assert.deepEqual(ok.data.oci, {
+    defaultRegistry: 'registry.corp:5000',
+    insecureRegistries: ['10.0.0.5:5000'],
+  });
+  for (const bad of [
+    { oci: { default_registry: 'https://registry.corp' } },
+    { oci: { insecure_registries: ['a b'] } },
+    { oci: { registries: [] } },
+  ])
+    assert.equal(validateConfig(bad).success, false, JSON.stringify(bad));
 });
 
 test('image_build and catalog tables are validated', () => {

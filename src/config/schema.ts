@@ -44,6 +44,11 @@ export interface Config {
   imageBuild: { mirror?: string; packages: string[] };
   /** Catalog files (paths or http(s) URLs), searched before the embedded catalog. */
   catalog: { images: string[]; kernels: string[] };
+  /**
+   * OCI registries: where a reference without a registry goes (default Docker Hub), and the
+   * host[:port] entries reached over plain HTTP (loopback always is).
+   */
+  oci: { defaultRegistry?: string; insecureRegistries: string[] };
 }
 
 /** How a TOML value reads in an error message: strings quoted, tables and arrays by kind. */
@@ -257,6 +262,15 @@ const catalogShape = {
   images: z.array(catalogSource).optional(),
   kernels: z.array(catalogSource).optional(),
 };
+const registryHost = text((v) =>
+  /^[a-z0-9.-]+(:\d{1,5})?$/i.test(v)
+    ? undefined
+    : `${JSON.stringify(v)} is not a registry host[:port]`,
+);
+const ociShape = {
+  default_registry: registryHost.optional(),
+  insecure_registries: z.array(registryHost).optional(),
+};
 const topShape = {
   default_image_name: text(imageNameProblem).optional(),
   vm_defaults: table(vmDefaultsShape).optional(),
@@ -270,6 +284,7 @@ const topShape = {
   network: table(networkShape).optional(),
   image_build: table(imageBuildShape).optional(),
   catalog: table(catalogShape).optional(),
+  oci: table(ociShape).optional(),
 };
 
 /** `~/x` is the host user's home, as in a shell. */
@@ -291,12 +306,14 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   network: Object.keys(networkShape),
   image_build: Object.keys(imageBuildShape),
   catalog: Object.keys(catalogShape),
+  oci: Object.keys(ociShape),
 };
 
 const rawSchema = z.strictObject(topShape);
 
 function toConfig(raw: z.output<typeof rawSchema>): Config {
   const { vm_defaults: vd = {}, vmm = {}, network = {}, image_build: ib = {}, catalog = {} } = raw;
+  const oci = raw.oci ?? {};
   return {
     defaultImageName: raw.default_image_name ?? DEFAULT_IMAGE_NAME,
     vmDefaults: { vcpu: vd.vcpu, memoryMiB: vd.memory, diskBytes: vd.disk_size },
@@ -319,6 +336,10 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
     catalog: {
       images: (catalog.images ?? []).map(expandHome),
       kernels: (catalog.kernels ?? []).map(expandHome),
+    },
+    oci: {
+      defaultRegistry: oci.default_registry,
+      insecureRegistries: oci.insecure_registries ?? [],
     },
   };
 }

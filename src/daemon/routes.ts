@@ -62,6 +62,7 @@ function handlers(s: Services): Handlers {
         ...(kernel ? { kernelFile: kernel.kernelFile } : {}),
         ...(kernel?.initrdFile ? { initrdFile: kernel.initrdFile } : {}),
         usedBy: s.store.vms.usingImage(image.id),
+        ...(image.oci ? { oci: image.oci } : {}),
       };
     },
     'image.build': async (params, call) =>

@@ -13,9 +13,14 @@ import { downloadProgress, type OpContext } from '../system/operation.js';
 import { sha256File } from '../system/sha256.js';
 import type { Runner } from '../system/runner.js';
 import type { BuildRequest } from './build.js';
+import type { PromoteSource } from './promote.js';
 import { isExt4, plural, regularFile } from './file-checks.js';
+import { EMBEDDED_KERNELS } from '../catalog/embedded.js';
 
 export type { BuildRequest } from './build.js';
+
+/** The kernel an image pulled from a registry boots when the default image has none yet. */
+const DEFAULT_KERNEL = EMBEDDED_KERNELS.entries[0]!.name;
 
 export interface ImageDeps {
   layout: Layout;
@@ -35,7 +40,12 @@ export interface RegisterRequest {
 }
 
 export interface PullRequest {
+  /** A catalog entry's name, or an OCI reference (a catalog miss falls through to OCI). */
   name: string;
+  /** The name an OCI image gets (default: derived from the reference). */
+  as?: string;
+  /** The ext4 size for an OCI image (default: its tree × 1.5, at least 1 GiB). */
+  sizeBytes?: number;
   kernelRef?: string;
   kernel?: string;
   initrd?: string;
@@ -106,12 +116,25 @@ export class ImageService {
   async pull(request: PullRequest, ctx: OpContext): Promise<ImageRecord> {
     const { store, config, layout, runner } = this.deps;
     const { findEntry, loadCatalogs } = await import('../catalog/sources.js');
+    const { isValidName } = await import('../config/names.js');
+    // A reference with a registry, tag or digest can be no catalog name.
+    if (!isValidName(request.name)) return this.pullOci(request, ctx);
     const catalogs = await loadCatalogs('images', config.catalog.images, { signal: ctx.signal });
     const hit = findEntry(catalogs, request.name);
-    if (!hit)
-      throw new BangerError(ErrorCode.NotFound, `image "${request.name}" is in no catalog`, {
-        hint: `searched: ${catalogs.map((c) => c.source).join(', ')}; add a catalog under [catalog] images in ${layout.configFile}`,
+    if (!hit) {
+      ctx.progress('resolve', `${request.name} is in no catalog: pulling it from a registry`);
+      return this.pullOci(request, ctx).catch((err: unknown) => {
+        throw err instanceof BangerError && err.code !== ErrorCode.Cancelled
+          ? new BangerError(
+              err.code,
+              `image "${request.name}" is in no catalog, and ${err.message}`,
+              {
+                hint: `searched: ${catalogs.map((c) => c.source).join(', ')}; add a catalog under [catalog] images in ${layout.configFile}, or give a registry reference`,
+              },
+            )
+          : err;
       });
+    }
     const { entry, source } = hit;
     if (!entry.tarballUrl) {
       if (entry.recipe) {
@@ -181,73 +204,47 @@ export class ImageService {
     });
   }
 
-  /** The local image, pulled or built first when it is not local (vm create/run). */
+  /** An OCI reference pulled into an image (oci/pull.ts), under the image name's lock. */
+  private async pullOci(request: PullRequest, ctx: OpContext): Promise<ImageRecord> {
+    const { ociImageName, pullOciImage } = await import('./oci/pull.js');
+    const name = request.as ?? ociImageName(request.name);
+    const deps = {
+      ...this.deps,
+      insecureRegistries: this.deps.config.oci.insecureRegistries,
+      defaultRegistry: this.deps.config.oci.defaultRegistry,
+      kernel: (op: OpContext) =>
+        this.kernelOrPull(request.kernelRef ?? this.defaultKernelName(), op),
+    };
+    return this.locks.run(name, () =>
+      pullOciImage(deps, { reference: request.name, name, sizeBytes: request.sizeBytes }, ctx),
+    );
+  }
+
+  /** The kernel images from registries boot: the default image's, by catalog name. */
+  private defaultKernelName(): string {
+    const { store, config } = this.deps;
+    const golden = store.images.findByName(config.defaultImageName);
+    const local = golden?.kernelId ? store.kernels.findById(golden.kernelId) : undefined;
+    return local?.name ?? DEFAULT_KERNEL;
+  }
+
+  /**
+   * The local image, pulled or built first when it is not local (vm create/run). An OCI
+   * reference also finds the image an earlier pull of it made (`alpine:3.20` → alpine-3-20).
+   */
   async ensure(name: string, ctx: OpContext): Promise<ImageRecord> {
-    const local = this.deps.store.images.findByName(name);
+    const { store } = this.deps;
+    const local =
+      store.images.findByName(name) ?? (await import('./oci/pull.js')).findPulled(store, name);
     if (local) return local;
     ctx.progress('resolve image', `${name} is not local: pulling it from the catalog`);
     return this.pull({ name }, ctx);
   }
 
-  /**
-   * A stopped VM's system disk as a new managed image: the qcow2 overlay flattened to a raw
-   * ext4 in staging, its per-VM identity reset, published with the VM's kernel. The caller
-   * holds the VM's lock and has checked it is not running.
-   */
-  async promote(
-    source: { vmName: string; systemDisk: string; imageId: string },
-    name: string,
-    ctx: OpContext,
-  ): Promise<ImageRecord> {
-    const { store, layout, runner } = this.deps;
-    return this.locks.run(name, async () => {
-      if (store.images.findByName(name))
-        throw new BangerError(ErrorCode.AlreadyExists, `image "${name}" already exists`, {
-          hint: `"banger image rm ${name}" first, or pick another name`,
-        });
-      const base = store.images.findById(source.imageId);
-      if (!base?.kernelId)
-        throw new BangerError(
-          ErrorCode.NotFound,
-          `vm "${source.vmName}": its image or kernel is gone`,
-        );
-      const id = newId();
-      const staging = await Staging.create(layout.imagesDir, id);
-      try {
-        ctx.progress('flatten', `${source.vmName}'s system disk`);
-        const rootfs = join(staging.dir, ImageFileName.rootfs);
-        const qemuImg = this.deps.config.vmm.qemuImgBinary ?? 'qemu-img';
-        await runner.run(qemuImg, ['convert', '-O', 'raw', source.systemDisk, rootfs], {
-          signal: ctx.signal,
-        });
-        ctx.progress('identity', "removing the VM's ssh host keys and machine-id");
-        const { resetIdentity } = await import('./promote.js');
-        await resetIdentity(rootfs, runner);
-        ctx.signal.throwIfAborted();
-        ctx.progress('publish', `image ${name}`);
-        const sizeBytes = (await stat(rootfs)).size;
-        return await staging.publishWith((dir) => {
-          const record: ImageRecord = {
-            id,
-            name,
-            managed: true,
-            distro: base.distro,
-            arch: base.arch,
-            description: `promoted from vm ${source.vmName} (image ${base.name})`,
-            source: `promote:${source.vmName}`,
-            dir,
-            rootfsFile: join(dir, ImageFileName.rootfs),
-            sizeBytes,
-            kernelId: base.kernelId,
-            createdAt: new Date().toISOString(),
-          };
-          store.images.insert(record);
-          return record;
-        });
-      } finally {
-        await staging.discard();
-      }
-    });
+  /** A stopped VM's system disk as a new image (promote.ts), under this name's lock. */
+  async promote(source: PromoteSource, name: string, ctx: OpContext): Promise<ImageRecord> {
+    const { promoteVmDisk } = await import('./promote.js');
+    return this.locks.run(name, () => promoteVmDisk(this.deps, source, name, ctx));
   }
 
   /** Packs a local image as a bundle another host can pull (its kernel is named, not included). */

@@ -24,6 +24,16 @@ export const imageDetail = imageSummary.extend({
   kernelFile: z.string().optional(),
   initrdFile: z.string().optional(),
   usedBy: z.array(z.string()),
+  /** For an image pulled from an OCI registry: what it was, and how its config runs things. */
+  oci: z
+    .object({
+      reference: z.string(),
+      digest: z.string(),
+      env: z.array(z.string()),
+      workingDir: z.string(),
+      user: z.string(),
+    })
+    .optional(),
 });
 
 export const imageList = defineMethod({
@@ -96,10 +106,20 @@ export const imagePromote = defineMethod({
 });
 
 /** From a catalog: a bundle download, or the entry's local build recipe. */
+/** A catalog name or an OCI reference (`[registry/]repo[:tag|@sha256:…]`). */
+export const imageRef = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[^\s-]\S*$/, 'not an image name or reference');
+
 export const imagePull = defineMethod({
   name: 'image.pull',
   params: z.strictObject({
-    name,
+    name: imageRef,
+    /** An OCI image's name, instead of the one derived from its reference. */
+    as: name.optional(),
+    sizeBytes: z.number().int().positive().optional(),
     kernelRef: name.optional(),
     kernel: absolutePath.optional(),
     initrd: absolutePath.optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { imageRef } from './image.js';
 import { ANY_STATE, defineMethod, NOT_RUNNING, RUNNING } from './method.js';
 
 export const vmState = z.enum(['created', 'running', 'stopped', 'error', 'broken']);
@@ -62,7 +63,8 @@ export const vmCreate = defineMethod({
   name: 'vm.create',
   params: z.strictObject({
     name: z.string().min(1).max(63).optional(),
-    image: z.string().min(1).max(63).optional(),
+    /** An image name, a catalog entry or an OCI reference (pulled on first use). */
+    image: imageRef.optional(),
     ...spec,
     nat: z.boolean().optional(),
     sshWaitMs,

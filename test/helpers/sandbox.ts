@@ -1,5 +1,5 @@
 import { execa, type Result, type ResultPromise } from 'execa';
-import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLayout, type Layout } from '../../src/config/layout.js';
@@ -22,6 +22,13 @@ export interface Sandbox {
   dispose(): Promise<void>;
 }
 
+/**
+ * Every sandbox's config.toml starts with this: a name no catalog has falls through to an
+ * OCI registry, and a test must never reach Docker Hub, so the default registry is a closed
+ * port on loopback. A test that writes its own config.toml starts from this text.
+ */
+export const SANDBOX_CONFIG = '[oci]\ndefault_registry = "127.0.0.1:1"\n';
+
 export async function makeSandbox(): Promise<Sandbox> {
   // Short base path: Unix socket paths must stay under 108 bytes.
   const dir = await mkdtemp(join(tmpdir(), 'bgr-'));
@@ -41,6 +48,8 @@ export async function makeSandbox(): Promise<Sandbox> {
   };
   await mkdir(env.HOME!, { recursive: true });
   const layout = resolveLayout(env);
+  await mkdir(layout.configDir, { recursive: true });
+  await writeFile(layout.configFile, SANDBOX_CONFIG);
   const daemonPid = async () => {
     const text = await readFile(layout.pidFile, 'utf8').catch(() => '');
     const pid = Number.parseInt(text, 10);

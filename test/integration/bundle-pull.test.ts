@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tar from 'tar-stream';
 import { sha256File } from '../../src/system/sha256.js';
-import { makeSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { makeSandbox, SANDBOX_CONFIG, type Sandbox } from '../helpers/sandbox.js';
 
 /** A tiny rootfs tar: enough for make-bundle's guest-asset step and an ownership check. */
 async function rootfsTar(path: string): Promise<void> {
@@ -164,7 +164,7 @@ describe('bundles: make-bundle → catalog → image pull, export, kernel pull',
     );
     await writeFile(
       sb.layout.configFile,
-      `[catalog]\nimages = ["${join(files, 'images.json')}"]\nkernels = ["${join(files, 'kernels.json')}"]\n`,
+      `${SANDBOX_CONFIG}[catalog]\nimages = ["${join(files, 'images.json')}"]\nkernels = ["${join(files, 'kernels.json')}"]\n`,
     );
     await ok(['kernel', 'import', 'tiny-kernel', '--from', join(files, 'kernel')]);
 
@@ -195,7 +195,11 @@ describe('bundles: make-bundle → catalog → image pull, export, kernel pull',
     );
     const missing = await sb.cli(['image', 'pull', 'nowhere']);
     assert.equal(missing.exitCode, 1);
-    assert.match(String(missing.stderr), /image "nowhere" is in no catalog/);
+    // A catalog miss falls through to the default registry (here a closed loopback port).
+    assert.match(
+      String(missing.stderr),
+      /image "nowhere" is in no catalog, and registry 127\.0\.0\.1:1 .* is unreachable/,
+    );
   });
 
   test('image export packs a local image as a bundle with the same rootfs', async () => {

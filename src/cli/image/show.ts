@@ -23,6 +23,12 @@ export function registerImageShow(image: Command): void {
           `distro:      ${image.distro || '-'} (${image.arch})`,
           `description: ${image.description || '-'}`,
           `source:      ${image.source}`,
+          ...(image.oci
+            ? [
+                `digest:      ${image.oci.digest}`,
+                `runs as:     ${image.oci.user || 'root'} in ${image.oci.workingDir || '/'}${image.oci.env.length ? ` with ${image.oci.env.length} env vars` : ''}`,
+              ]
+            : []),
           `kernel:      ${image.kernel ?? '-'}${image.kernelFile ? ` (${image.kernelFile})` : ''}`,
           `initrd:      ${image.initrdFile ?? '-'}`,
           `rootfs:      ${image.rootfs} (${formatSizeApprox(image.sizeBytes)})`,

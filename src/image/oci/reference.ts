@@ -32,8 +32,12 @@ function invalid(input: string, why: string): UsageError {
   );
 }
 
-/** Parses a reference, filling in Docker Hub defaults: `alpine` → registry-1.docker.io/library/alpine:latest. */
-export function parseReference(input: string): OciReference {
+/**
+ * Parses a reference, filling in Docker Hub defaults: `alpine` →
+ * registry-1.docker.io/library/alpine:latest. `defaultRegistry` (config's
+ * `oci.default_registry`) is where a reference without a registry goes instead.
+ */
+export function parseReference(input: string, defaultRegistry = DOCKER_HUB): OciReference {
   const s = input.trim();
   if (s === '') throw invalid(input, 'it is empty');
   if (/\s/.test(s)) throw invalid(input, 'it contains whitespace');
@@ -95,8 +99,8 @@ export function parseReference(input: string): OciReference {
     }
   }
 
-  const host =
-    registry === undefined || HUB_ALIASES.has(registry.toLowerCase()) ? DOCKER_HUB : registry;
+  const named = registry ?? defaultRegistry;
+  const host = HUB_ALIASES.has(named.toLowerCase()) ? DOCKER_HUB : named;
   const repository = host === DOCKER_HUB && !rest.includes('/') ? `library/${rest}` : rest;
   if (repository.length > 255) throw invalid(input, 'the repository name is over 255 characters');
   return {
