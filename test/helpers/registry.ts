@@ -28,6 +28,10 @@ export interface TestRegistry {
 
 export interface RegistryOptions {
   auth?: { user: string; password: string };
+  /** Bearer tokens from this service (test/helpers/token-server.ts) instead of htpasswd. */
+  token?: { realm: string; service: string; issuer: string; certFile: string };
+  /** Credentials skopeo pushes with (a token service may want a login). */
+  pushCreds?: { user: string; password: string };
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
@@ -53,6 +57,10 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       ]);
       await writeFile(join(dir, 'htpasswd'), `${stdout.trim()}\n`);
       auth = `auth:\n  htpasswd:\n    realm: banger-test\n    path: ${join(dir, 'htpasswd')}\n`;
+    }
+    if (options.token) {
+      const t = options.token;
+      auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`;
     }
     await writeFile(
       join(dir, 'config.yml'),
@@ -102,9 +110,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
           });
       },
       async push(layout, tag, repo, pushOptions = {}) {
-        const creds = options.auth
-          ? ['--dest-creds', `${options.auth.user}:${options.auth.password}`]
-          : [];
+        const login = options.auth ?? options.pushCreds;
+        const creds = login ? ['--dest-creds', `${login.user}:${login.password}`] : [];
         await execa(
           'skopeo',
           [

@@ -8,6 +8,7 @@ import {
   type CredentialLookup,
   type CredentialSources,
 } from './credentials.js';
+import { isLoopbackHost } from './reference.js';
 import { parseWwwAuthenticate, type Challenge } from './www-authenticate.js';
 
 /** The registry (or its token service) refused us; registry.ts turns this into the user's message. */
@@ -99,8 +100,9 @@ export class RegistryAuth {
     if (c.service !== undefined) url.searchParams.set('service', c.service);
     url.searchParams.append('scope', scope);
     const { credentials } = await this.credentials();
-    // Credentials travel only over TLS or to the registry's own host.
-    const safe = url.protocol === 'https:' || url.host === this.registry;
+    // Credentials travel only over TLS, to the registry's own host, or to this machine.
+    const safe =
+      url.protocol === 'https:' || url.host === this.registry || isLoopbackHost(url.host);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (credentials && safe) headers.authorization = basicHeader(credentials);
     const res = await request(url, { headers, signal, dispatcher: this.dispatcher });

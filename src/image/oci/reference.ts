@@ -160,3 +160,11 @@ export function imageNameFor(ref: OciReference): string {
   const name = `${base.slice(0, room).replace(/-+$/, '')}-${suffix}`;
   return name.slice(0, 63).replace(/-+$/, '');
 }
+
+/** 127.0.0.0/8, ::1 or localhost, with or without a port: traffic that never leaves the host. */
+export function isLoopbackHost(registry: string): boolean {
+  const host = registry.startsWith('[')
+    ? registry.slice(1, registry.indexOf(']'))
+    : registry.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -24,12 +24,7 @@ export function displayReference(ref: OciReference): string {
   return ref.registry === DOCKER_HUB ? `docker.io${s.slice(DOCKER_HUB.length)}` : s;
 }
 
-export function isLoopbackHost(registry: string): boolean {
-  const host = registry.startsWith('[')
-    ? registry.slice(1, registry.indexOf(']'))
-    : registry.replace(/:\d+$/, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export { isLoopbackHost } from './reference.js';
 
 export function cancelled(ref: OciReference, cause?: unknown): BangerError {
   return new BangerError(ErrorCode.Cancelled, `pull of ${displayReference(ref)} was cancelled`, {
