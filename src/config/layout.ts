@@ -16,6 +16,8 @@ export const FileName = {
   imagesDir: 'images',
   kernelsDir: 'kernels',
   sshDir: 'ssh',
+  /** banger's guest kit (sshd, busybox, tmux, git, tar) for pulled images; made once. */
+  guestKit: 'guest-kit-1.ext4',
   /** In sshDir: banger's private key (the public one is this plus .pub). */
   sshKey: 'id_ed25519',
   /** In the runtime dir: one ssh control socket per running VM. */
@@ -33,6 +35,7 @@ export interface Layout {
   imagesDir: string;
   kernelsDir: string;
   sshDir: string;
+  guestKit: string;
   cacheDir: string;
   runtimeDir: string;
   socket: string;
@@ -66,6 +69,7 @@ export function resolveLayout(env: Env = process.env): Layout {
     imagesDir: join(stateDir, FileName.imagesDir),
     kernelsDir: join(stateDir, FileName.kernelsDir),
     sshDir: join(stateDir, FileName.sshDir),
+    guestKit: join(stateDir, FileName.guestKit),
     cacheDir,
     runtimeDir,
     socket: join(runtimeDir, FileName.socket),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { vmFiles } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
+import { kitCmdline } from '../guest/kit/boot-files.js';
 import type { GuestAddress } from '../net/network.js';
 import { ensureMaster } from '../ssh/connection.js';
 import type { ImageRecord } from '../store/images.js';
@@ -13,6 +14,9 @@ import { ensureAuthorizedKey } from './disks.js';
 import { findVm, sshTarget, viewOf, type VmView } from './lookup.js';
 import { cleanupRuntime } from './reconcile.js';
 import { consoleTail, waitForReadyLine } from './readiness.js';
+
+/** The kit is the third virtio disk: system (vda), work (vdb), kit (vdc). */
+const KIT_DEVICE = '/dev/vdc';
 
 /** How long a VM may take from boot to "sshd ready" before vm create/start/run give up. */
 export const SSH_WAIT_MS = 90_000;
@@ -44,6 +48,8 @@ export async function boot(
       hint: `delete the VM ("banger vm rm ${vm.name}")`,
     });
   const kernel = kernelOf(ctx, image);
+  // A pulled image has no sshd or init of banger's: the guest kit brings them (/dev/vdc).
+  const kit = image.oci ? await ctx.ensureKit(op) : undefined;
   const vmm = ctx.vmms.current;
   const network = await ctx.networks.for(vm.networkMode).attach(vm);
   op.progress('boot', `${vmm.driver}/${vmm.accel}, ${vm.vcpu} vcpu, ${vm.memoryMiB} MiB`);
@@ -57,9 +63,10 @@ export async function boot(
         dir: vm.dir,
         kernel: kernel.kernelFile,
         initrd: kernel.initrdFile ?? undefined,
-        cmdline: guestCmdline(vm.name, network.guest),
+        cmdline: [...guestCmdline(vm.name, network.guest), ...(kit ? kitCmdline(KIT_DEVICE) : [])],
         systemDisk: { path: files.systemDisk, format: 'qcow2' },
         workDisk: files.workDisk,
+        kitDisk: kit,
         vcpu: vm.vcpu,
         memoryMiB: vm.memoryMiB,
         network: network.launch,

@@ -29,6 +29,8 @@ export interface VmDeps {
   fileSync?: readonly FileSyncEntry[] | undefined;
   /** vmm.qemu_img_binary: the qemu-img that makes system-disk overlays. */
   qemuImg?: string | undefined;
+  /** The guest kit's disk, built when first needed (VMs from pulled images boot with it). */
+  ensureKit(op: OpContext): Promise<string>;
   /** The network providers; user mode when not given. */
   networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
 }

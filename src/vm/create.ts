@@ -42,15 +42,8 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
     op.progress('resolve image', req.image ?? ctx.defaultImage);
     const image = await ctx.ensureImage(req.image ?? ctx.defaultImage, op);
     kernelOf(ctx, image);
-    if (image.oci)
-      // Such an image has no sshd, init or banger units of its own: the guest kit brings them.
-      throw new BangerError(
-        ErrorCode.NotImplemented,
-        `image "${image.name}" came from a registry (${image.oci.reference}): booting pulled images needs banger's guest kit, which is not built yet`,
-        {
-          hint: `boot the default image for now; "banger image show ${image.name}" shows what was pulled`,
-        },
-      );
+    // Built (once) before any disk is made: a kit that cannot be had leaves nothing.
+    if (image.oci) await ctx.ensureKit(op);
     op.signal.throwIfAborted();
 
     op.progress('disks', `system overlay on ${image.name}, ${formatSize(req.diskBytes)} work disk`);

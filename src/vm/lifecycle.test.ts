@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { vmFiles } from '../config/layout.js';
 import { realRunner } from '../system/runner.js';
@@ -150,7 +151,7 @@ test('stop: asks the guest over ssh, then the VMM; handles and runtime files go'
   const r = await stopVm(kit.ctx, vm);
   assert.deepEqual(r, { name: vm.name, wasRunning: true });
   assert.ok(
-    kit.calls.some((c) => c.startsWith('ssh ') && c.endsWith('systemctl poweroff --no-block')),
+    kit.calls.some((c) => c.startsWith('ssh ') && c.includes('systemctl poweroff --no-block')),
   );
   assert.deepEqual(kit.vmm.stopped.at(-1), 601);
   assert.equal(kit.store.vms.find(vm.id)!.state, 'stopped');
@@ -222,4 +223,33 @@ test('stats: VMM figures for a running VM, guest memory from /proc over ssh', as
   assert.equal(stopped.running, false);
   assert.equal(stopped.host, undefined);
   assert.equal(parseGuestStats('garbage'), undefined);
+});
+
+test('a VM from a pulled image boots with the guest kit as its third disk and init', async () => {
+  kit.store.images.insert({
+    ...kit.store.images.findByName('debian-bookworm')!,
+    id: 'img-oci',
+    name: 'pulled',
+    source: 'oci:127.0.0.1:5000/team/app:1',
+    oci: {
+      reference: '127.0.0.1:5000/team/app:1',
+      digest: 'sha256:0',
+      env: [],
+      workingDir: '',
+      user: '',
+    },
+  });
+  kit.vmm.onStart = 'ready';
+  await createVm(kit.ctx, { ...base, name: 'from-oci', image: 'pulled' }, op());
+  const spec = kit.vmm.started.at(-1)!;
+  assert.equal(spec.kitDisk, join(kit.root, 'guest-kit.ext4'));
+  assert.ok(spec.cmdline.includes('banger.kit=/dev/vdc'), spec.cmdline.join(' '));
+  assert.ok(spec.cmdline.includes('init=/banger-kit/libexec/banger-init'));
+  // The golden image boots without it.
+  await createVm(kit.ctx, { ...base, name: 'golden' }, op());
+  assert.equal(kit.vmm.started.at(-1)!.kitDisk, undefined);
+  assert.equal(
+    kit.vmm.started.at(-1)!.cmdline.some((a) => a.startsWith('banger.kit=')),
+    false,
+  );
 });

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { inKit, KitPath } from '../guest/kit/layout.js';
 import { sshRun } from '../ssh/connection.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
@@ -7,6 +8,12 @@ import { cleanupRuntime } from './reconcile.js';
 
 /** Graceful stop: the guest gets this long to power off before the VMM is told to quit. */
 export const STOP_TIMEOUT_MS = 20_000;
+
+/**
+ * Powers the guest off from inside: systemd's way where it runs, else (a pulled image booted
+ * with the guest kit, whose PID 1 is a sleep) the disks synced and the kernel told directly.
+ */
+const POWEROFF = `if command -v systemctl >/dev/null 2>&1; then systemctl poweroff --no-block; else sync; ${inKit(KitPath.busybox)} poweroff -f; fi`;
 
 export interface Stopped {
   name: string;
@@ -21,7 +28,7 @@ export async function stopVm(ctx: VmContext, vm: VmRecord): Promise<Stopped> {
   const handles = await liveHandles(ctx, vm);
   if (handles) {
     // The golden image has no ACPI power-button handler (logind is trimmed): ask over ssh.
-    await sshRun(await sshTarget(ctx, vm), ['systemctl', 'poweroff', '--no-block'], ctx.runner, {
+    await sshRun(await sshTarget(ctx, vm), ['sh', '-c', POWEROFF], ctx.runner, {
       timeoutMs: 10_000,
     }).catch(() => undefined);
     const vmm = ctx.vmms.forDriver(handles.driver);

@@ -21,6 +21,8 @@ export interface LaunchSpec {
   cmdline: readonly string[];
   systemDisk: { path: string; format: 'qcow2' | 'raw' };
   workDisk: string;
+  /** A read-only disk after the work disk (/dev/vdc): banger's guest kit, for pulled images. */
+  kitDisk?: string | undefined;
   vcpu: number;
   memoryMiB: number;
   network: LaunchNetwork;

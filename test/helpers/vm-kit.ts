@@ -138,6 +138,8 @@ export async function vmKit(): Promise<Kit> {
       return Promise.reject(new BangerError(ErrorCode.NotFound, `image "${name}" not found`));
     },
     defaultImage: 'debian-bookworm',
+    // The kit's disk as a path only: nothing boots it here.
+    ensureKit: () => Promise.resolve(join(root, 'guest-kit.ext4')),
   });
   store.kernels.insert({
     id: 'krn1',

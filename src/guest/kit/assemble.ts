@@ -13,6 +13,7 @@ import {
   KIT_SUITE,
   KitPath,
 } from './layout.js';
+import { writeKitBootFiles } from './boot-files.js';
 import { kitWrappers, startSshdScript } from './sshd-config.js';
 
 export interface KitManifest {
@@ -79,6 +80,7 @@ export async function assembleKit(
     await writeExecutable(join(kit, KitPath.bin, name), text);
   await writeExecutable(join(kit, KitPath.startSshd), startSshdScript());
   await writeFile(join(kit, KitPath.sshdConfig), sshdConfig, { mode: 0o644 });
+  await writeKitBootFiles(kit);
 
   const manifest: KitManifest = {
     prefix: KIT_PREFIX,

@@ -40,6 +40,7 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     // Order matters: the first virtio-mmio disk is /dev/vda (system), the second /dev/vdb (work).
     drive('system', spec.systemDisk.path, spec.systemDisk.format),
     drive('work', spec.workDisk, 'raw'),
+    spec.kitDisk ? drive('kit', spec.kitDisk, 'raw', true) : [],
     ['-netdev', netdev, '-device', 'virtio-net-device,netdev=net0'],
     ['-serial', `file:${files.consoleLog}`],
     dataPort(files.dataSocket),
@@ -65,11 +66,11 @@ function dataPort(socket: string): string[] {
   ];
 }
 
-function drive(id: string, path: string, format: 'qcow2' | 'raw'): string[] {
+function drive(id: string, path: string, format: 'qcow2' | 'raw', readOnly = false): string[] {
   noComma(path);
   return [
     '-drive',
-    `id=${id},file=${path},format=${format},if=none,discard=unmap`,
+    `id=${id},file=${path},format=${format},if=none,${readOnly ? 'readonly=on' : 'discard=unmap'}`,
     '-device',
     `virtio-blk-device,drive=${id}`,
   ];
