@@ -26,9 +26,9 @@ test("the kit's sshd_config is the golden drop-in, banger's host key and the for
     'AuthorizedKeysFile /root/.ssh/authorized_keys',
     'UsePAM no',
     'PidFile /run/banger-kit-sshd.pid',
-    'Subsystem sftp /banger-kit/libexec/sftp-server',
-    'ModuliFile /banger-kit/etc/moduli',
-    'SetEnv PATH=/banger-kit/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'Subsystem sftp /run/banger-kit/libexec/sftp-server',
+    'ModuliFile /run/banger-kit/etc/moduli',
+    'SetEnv PATH=/run/banger-kit/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
   ]);
   // Every directive of the golden drop-in, and nothing else from it.
   const golden = await readFile(assetPath('sshd-99-banger.conf'), 'utf8');
@@ -56,19 +56,19 @@ test('wrappers are busybox sh scripts that export their environment and exec by 
     await rm(dir, { recursive: true, force: true });
   }
   const w = kitWrappers();
-  assert.match(w.git!, /^#!\/banger-kit\/bin\/busybox sh\n/);
-  assert.match(w.git!, /GIT_EXEC_PATH="\/banger-kit\/libexec\/git-core"/);
+  assert.match(w.git!, /^#!\/run\/banger-kit\/bin\/busybox sh\n/);
+  assert.match(w.git!, /GIT_EXEC_PATH="\/run\/banger-kit\/libexec\/git-core"/);
   assert.match(w['git-upload-pack']!, /git-core\/git upload-pack "\$@"/);
-  assert.match(w.tmux!, /LOCPATH="\/banger-kit\/lib\/locale"/);
+  assert.match(w.tmux!, /LOCPATH="\/run\/banger-kit\/lib\/locale"/);
 });
 
 test('the start script checks, adds the privsep user by bind mount and announces readiness', () => {
   const s = startSshdScript();
-  assert.match(s, /^#!\/banger-kit\/bin\/busybox sh\n/);
+  assert.match(s, /^#!\/run\/banger-kit\/bin\/busybox sh\n/);
   assert.match(s, /mount --bind \/run\/banger\/passwd \/etc\/passwd/);
   assert.match(
     s,
-    /\/banger-kit\/sbin\/sshd -f \/banger-kit\/etc\/sshd_config -E \/run\/banger\/kit-sshd.log "\$@"/,
+    /\/run\/banger-kit\/sbin\/sshd -f \/run\/banger-kit\/etc\/sshd_config -E \/run\/banger\/kit-sshd.log "\$@"/,
   );
   assert.match(s, /echo "banger-guest: sshd ready" > "\$ready"/);
 });
