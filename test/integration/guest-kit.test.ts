@@ -204,7 +204,7 @@ test('ssh into the foreign root runs the kit’s tmux, git and tar; sftp works',
   assert.equal(git.stdout.trim(), 'one');
 
   const sftp = await execa('sftp', [...ssh, '-P', String(port), '-b', '-', 'root@127.0.0.1'], {
-    input: 'ls /banger-kit/etc\n',
+    input: 'ls /run/banger-kit/etc\n',
     reject: false,
     timeout: 60_000,
   });

@@ -1,9 +1,10 @@
 /**
  * The guest kit's fixed layout. The kit disk is mounted read-only at KIT_PREFIX in the
  * guest; every program in it is patched to load its own loader and libraries from there,
- * so the prefix is part of the binaries and cannot move.
+ * so the prefix is part of the binaries and cannot move. Under /run because banger's
+ * initramfs mounts a tmpfs there: the mount point is made in it, not in the image.
  */
-export const KIT_PREFIX = '/banger-kit';
+export const KIT_PREFIX = '/run/banger-kit';
 
 /** Paths inside the kit, relative to its root (the ext4's root directory). */
 export const KitPath = {
