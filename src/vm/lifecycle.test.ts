@@ -244,7 +244,7 @@ test('a VM from a pulled image boots with the guest kit as its third disk and in
   const spec = kit.vmm.started.at(-1)!;
   assert.equal(spec.kitDisk, join(kit.root, 'guest-kit.ext4'));
   assert.ok(spec.cmdline.includes('banger.kit=/dev/vdc'), spec.cmdline.join(' '));
-  assert.ok(spec.cmdline.includes('init=/banger-kit/libexec/banger-init'));
+  assert.ok(spec.cmdline.includes('init=/run/banger-kit/libexec/banger-init'));
   // The golden image boots without it.
   await createVm(kit.ctx, { ...base, name: 'golden' }, op());
   assert.equal(kit.vmm.started.at(-1)!.kitDisk, undefined);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import tar, { type Header } from 'tar-stream';
 
-export type TarMember = Partial<Header> & { name: string; body?: string };
+export type TarMember = Partial<Header> & { name: string; body?: string | Buffer };
 
 /** A tar made the way mmdebstrap and docker export make them (root-owned by default). */
 export async function tarBytes(members: TarMember[]): Promise<Buffer> {

@@ -137,21 +137,17 @@ describe('image pull of an OCI reference', () => {
     assert.ok(cached.length >= 3, cached.join(' '));
   });
 
-  test('refusals: an unknown tag, a taken name, a VM from a pulled image; nothing staged', async () => {
+  test('refusals: an unknown tag, a taken name; nothing staged', async () => {
     const missing = await sb.cli(['image', 'pull', `${reg.host}/team/app:nope`]);
     assert.equal(missing.exitCode, 1);
     assert.match(err(missing), /team\/app:nope/);
     const taken = await sb.cli(['image', 'pull', ref, '--kernel-ref', 'k1']);
     assert.equal(taken.exitCode, 1);
     assert.match(err(taken), /image "app-1" already exists/);
-    const vm = await sb.cli(['vm', 'create', '--image', 'app-1']);
-    assert.equal(vm.exitCode, 1);
-    assert.match(err(vm), /booting pulled images needs banger's guest kit/);
     const left = await readdir(sb.layout.imagesDir);
     assert.deepEqual(
       left.filter((n) => n.endsWith('.staging')),
       [],
     );
-    assert.equal(out(await sb.cli(['vm', 'ls'])).includes('no VMs yet'), true);
   });
 });
