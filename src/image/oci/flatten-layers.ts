@@ -11,6 +11,7 @@ import { BangerError, ErrorCode, SubprocessError, errorMessage } from '../../err
 import type { Runner } from '../../system/runner.js';
 import { assertEmpty } from '../flatten-tar.js';
 import { TarStreamError, TreeWriter, memberPath, unsafe, walkTar } from '../tree-writer.js';
+import { layerCompression, type Compression } from './manifest.js';
 import { resolveInTree } from './resolve-in-tree.js';
 
 export interface Layer {
@@ -40,16 +41,6 @@ export const INIT_PATHS = ['/sbin/init', '/lib/systemd/systemd', '/usr/lib/syste
 
 /** Container markers: a booted VM is not a container. */
 const MARKERS = ['.dockerenv', 'run/.containerenv'];
-
-type Compression = 'none' | 'gzip' | 'zstd';
-const MEDIA_TYPES: Partial<Record<string, Compression>> = {
-  'application/vnd.oci.image.layer.v1.tar': 'none',
-  'application/vnd.oci.image.layer.v1.tar+gzip': 'gzip',
-  'application/vnd.oci.image.layer.v1.tar+zstd': 'zstd',
-  'application/vnd.docker.image.rootfs.diff.tar': 'none',
-  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
-  'application/vnd.docker.image.rootfs.diff.tar.zstd': 'zstd',
-};
 
 /**
  * Applies `layers` in order into the empty `destDir`. On failure destDir is left for the
@@ -102,7 +93,7 @@ export function imageSizeFor(treeBytes: number, requested?: number): number {
 }
 
 function compression(layer: Layer): Compression {
-  const kind = MEDIA_TYPES[layer.mediaType];
+  const kind = layerCompression(layer.mediaType);
   if (kind === undefined) {
     throw new BangerError(
       ErrorCode.InvalidParams,

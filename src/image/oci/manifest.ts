@@ -31,7 +31,7 @@ export interface LayerDescriptor extends Descriptor {
   compression: Compression;
 }
 
-const LAYER_TYPES: Record<string, Compression> = {
+const LAYER_TYPES: Partial<Record<string, Compression>> = {
   'application/vnd.oci.image.layer.v1.tar': 'none',
   'application/vnd.oci.image.layer.v1.tar+gzip': 'gzip',
   'application/vnd.oci.image.layer.v1.tar+zstd': 'zstd',
@@ -39,6 +39,11 @@ const LAYER_TYPES: Record<string, Compression> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
   'application/vnd.docker.image.rootfs.diff.tar.zstd': 'zstd',
 };
+
+/** How a layer of `mediaType` is compressed, or undefined for a type banger cannot unpack. */
+export function layerCompression(mediaType: string): Compression | undefined {
+  return LAYER_TYPES[mediaType];
+}
 
 /** Why content from a registry is unusable; registry.ts adds the reference and the fix. */
 export class ManifestProblem extends Error {}
