@@ -49,7 +49,7 @@ describe('file_sync', () => {
       'test ! -e not-there && echo absent',
     ].join(' && ');
     const r = ok(
-      await sb.cli(['vm', 'run', '--rm', '--', 'sh', '-c', show], { timeoutMs: 180_000 }),
+      await sb.cli(['vm', 'run', '--rm', '--', 'sh', '-c', show], { timeoutMs: 600_000 }),
     );
     assert.deepEqual(out(r).split('\n'), [
       '600 root:root .local/share/tool/token',

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
-const BOOT = { timeoutMs: 180_000 };
+const BOOT = { timeoutMs: 600_000 };
 // What makes a VM itself on its system disk: a host key in /etc/ssh (what first boot makes
 // when banger gave the VM none) and its machine-id.
 const IDENTITY = 'ls /etc/ssh/ssh_host_ed25519_key 2>&1; cat /etc/machine-id';

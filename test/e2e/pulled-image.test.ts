@@ -9,7 +9,7 @@ import { OciLayout, startRegistry, type TestRegistry } from '../helpers/registry
 import type { Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
-const BOOT = { timeoutMs: 300_000 };
+const BOOT = { timeoutMs: 600_000 };
 const APPLETS = ['sh', 'cat', 'echo', 'hostname', 'ls', 'uname', 'sync', 'sleep', 'id'];
 
 describe('a pulled image without init or sshd boots with the guest kit', () => {

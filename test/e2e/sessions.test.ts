@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { alive, killHard, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
-const BOOT = { timeoutMs: 180_000 };
+const BOOT = { timeoutMs: 600_000 };
 
 interface Session {
   name: string;

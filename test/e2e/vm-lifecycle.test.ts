@@ -14,7 +14,7 @@ import {
 } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmShow, vmSandbox } from '../helpers/vm.js';
 
-const BOOT = { timeoutMs: 180_000 };
+const BOOT = { timeoutMs: 600_000 };
 const exists = (p: string) =>
   stat(p).then(
     () => true,

@@ -15,7 +15,7 @@ describe('banger vm run', () => {
   test('--rm -- cmd: both streams, the exit code, and nothing left behind', async () => {
     const r = await sb.cli(
       ['vm', 'run', '--rm', '--', 'sh', '-c', 'uname -r; echo out; echo err >&2; exit 7'],
-      { timeoutMs: 180_000 },
+      { timeoutMs: 600_000 },
     );
     assert.equal(r.exitCode, 7, err(r));
     assert.match(out(r), /^\d+\.\d+\.\d+-\d+-cloud-amd64\nout$/);
@@ -44,7 +44,7 @@ describe('banger vm run', () => {
         '$HOME',
         '*',
       ],
-      { timeoutMs: 180_000 },
+      { timeoutMs: 600_000 },
     );
     ok(r, 'vm run');
     assert.equal(out(r), "[it's]\n[a b]\n[$HOME]\n[*]");
@@ -54,7 +54,7 @@ describe('banger vm run', () => {
   test('bare vm run: a shell (here reading stdin), then the reminder; with --rm, no VM left', async () => {
     const kept = await sb.cli(['vm', 'run', '--name', 'bare'], {
       input: 'echo inside $(hostname) $PWD\n',
-      timeoutMs: 180_000,
+      timeoutMs: 600_000,
     });
     ok(kept, 'vm run');
     assert.match(out(kept), /^inside bare \/root$/m);
@@ -66,7 +66,7 @@ describe('banger vm run', () => {
     ok(await sb.cli(['vm', 'rm', 'bare']));
     const gone = await sb.cli(['vm', 'run', '--rm', '--name', 'bare2'], {
       input: 'exit 4\n',
-      timeoutMs: 180_000,
+      timeoutMs: 600_000,
     });
     assert.equal(gone.exitCode, 4, err(gone));
     assert.doesNotMatch(err(gone), /still running/);
@@ -75,7 +75,7 @@ describe('banger vm run', () => {
 
   test('a command killed by a signal exits 128+N; without --rm the VM is kept, with a reminder', async () => {
     const killed = await sb.cli(['vm', 'run', '--name', 'sig', '--', 'sh', '-c', 'kill -9 $$'], {
-      timeoutMs: 180_000,
+      timeoutMs: 600_000,
     });
     assert.equal(killed.exitCode, 137, err(killed));
     assert.match(
@@ -99,7 +99,7 @@ describe('banger vm run', () => {
       env: sb.env,
       extendEnv: false,
       reject: false,
-      timeout: 300_000,
+      timeout: 600_000,
     });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += String(d)));
@@ -114,7 +114,7 @@ describe('banger vm run', () => {
   test('ssh never ready: the actionable error, and the VM is kept even with --rm', async () => {
     const r = await sb.cli(
       ['vm', 'run', '--rm', '--name', 'slow', '--ssh-wait-seconds', '0.5', '--', 'true'],
-      { timeoutMs: 180_000 },
+      { timeoutMs: 600_000 },
     );
     assert.equal(r.exitCode, 1);
     assert.match(

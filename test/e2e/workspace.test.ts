@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { err, ok, out, vmSandbox } from '../helpers/vm.js';
 
-const BOOT = { timeoutMs: 180_000 };
+const BOOT = { timeoutMs: 600_000 };
 
 /** Every file's mode and sha256 below `dir`, .git left out: the same listing host and guest. */
 const TREE_SUM =
