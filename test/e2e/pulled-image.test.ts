@@ -5,7 +5,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { guestKit } from '../helpers/kit.js';
-import { OciLayout, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pushImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
@@ -21,8 +21,7 @@ describe('a pulled image without init or sshd boots with the guest kit', () => {
     sb = await vmSandbox();
     reg = await startRegistry();
     // The image: Debian's static busybox and its applet links, a passwd, nothing else.
-    const layout = new OciLayout(join(sb.dir, 'layout'));
-    const image = await layout.image({
+    ({ ref } = await pushImage(reg, join(sb.dir, 'layout'), 'tiny/busybox', '1', {
       layers: [
         {
           compression: 'gzip',
@@ -42,10 +41,7 @@ describe('a pulled image without init or sshd boots with the guest kit', () => {
           ],
         },
       ],
-    });
-    await layout.tag('1', image.manifest);
-    await reg.push(layout.dir, '1', 'tiny/busybox');
-    ref = `${reg.host}/tiny/busybox:1`;
+    }));
     // The kit is built once per test run (test/helpers/kit.ts); the daemon finds it here.
     await copyFile((await guestKit()).outFile, sb.layout.guestKit);
   });

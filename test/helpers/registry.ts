@@ -10,6 +10,24 @@ import { request } from 'undici';
 import { freeLoopbackPort } from '../../src/system/ports.js';
 import { tarOf, type TarMember } from './tar.js';
 
+/** Writes `spec` as an OCI layout under `dir`, pushes it as `repo:tag`; its reference and blobs. */
+export async function pushImage(
+  reg: TestRegistry,
+  dir: string,
+  repo: string,
+  tag: string,
+  spec: ImageSpec,
+): Promise<{ ref: string; image: BuiltImage }> {
+  const layout = new OciLayout(dir);
+  const image = await layout.image(spec);
+  await layout.tag(tag, image.manifest);
+  await reg.push(layout.dir, tag, repo);
+  return { ref: `${reg.host}/${repo}:${tag}`, image };
+}
+
+/** Retries that keep a test fast: one, with a capped wait. */
+export const FAST_RETRY = { retries: 1, maxWaitMs: 100 };
+
 export interface TestRegistry {
   /** 127.0.0.1:<port> */
   host: string;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CacheName } from '../../src/config/layout.js';
 import { realRunner } from '../../src/system/runner.js';
-import { OciLayout, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pushImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { makeSandbox, type Sandbox } from '../helpers/sandbox.js';
 import { err, ok, out } from '../helpers/vm.js';
 
@@ -20,10 +20,9 @@ describe('image pull of an OCI reference', () => {
   before(async () => {
     sb = await makeSandbox();
     reg = await startRegistry();
-    const layout = new OciLayout(join(sb.dir, 'layout'));
     // Three layers: the upper ones whiteout a file and a directory of the lowest and make
     // another of its directories opaque (its old content goes, the new file stays).
-    const image = await layout.image({
+    const pushed = await pushImage(reg, join(sb.dir, 'layout'), 'team/app', '1', {
       layers: [
         {
           compression: 'gzip',
@@ -62,10 +61,8 @@ describe('image pull of an OCI reference', () => {
       ],
       config: { Env: ['PATH=/bin', 'APP=1'], WorkingDir: '/home/app', User: 'app' },
     });
-    layerDigests = image.layers.map((l) => l.digest);
-    await layout.tag('1', image.manifest);
-    await reg.push(layout.dir, '1', 'team/app');
-    ref = `${reg.host}/team/app:1`;
+    layerDigests = pushed.image.layers.map((l) => l.digest);
+    ref = pushed.ref;
     // A kernel for the image: any file the importer accepts (nothing boots here).
     const kdir = join(sb.dir, 'kernel');
     await mkdir(kdir, { recursive: true });

@@ -14,13 +14,12 @@ import { RegistryClient } from '../../src/image/oci/registry.js';
 import { sha256File } from '../../src/system/sha256.js';
 import { closeLocal, listenLocal } from '../helpers/local-server.js';
 import {
+  FAST_RETRY,
   OciLayout,
   startRegistry,
   type BuiltImage,
   type TestRegistry,
 } from '../helpers/registry.js';
-
-const FAST_RETRY = { retries: 1, maxWaitMs: 100 };
 
 describe('OCI registry client through a fault-injecting proxy to the real registry', () => {
   let root: string;

@@ -12,14 +12,13 @@ import { parseReference } from '../../src/image/oci/reference.js';
 import { RegistryClient } from '../../src/image/oci/registry.js';
 import { sha256File } from '../../src/system/sha256.js';
 import {
+  FAST_RETRY,
   OciLayout,
   startRegistry,
   type BuiltImage,
   type TestRegistry,
 } from '../helpers/registry.js';
 import { startTokenServer, type TokenServer } from '../helpers/token-server.js';
-
-const FAST_RETRY = { retries: 1, maxWaitMs: 100 };
 
 for (const mode of ['anonymous', 'login'] as const) {
   describe(`OCI registry client, bearer tokens (${mode})`, () => {

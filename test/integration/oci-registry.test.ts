@@ -12,13 +12,12 @@ import { RegistryClient } from '../../src/image/oci/registry.js';
 import { sha256File } from '../../src/system/sha256.js';
 import { freeLoopbackPort } from '../../src/system/ports.js';
 import {
+  FAST_RETRY,
   OciLayout,
   startRegistry,
   type BuiltImage,
   type TestRegistry,
 } from '../helpers/registry.js';
-
-const FAST_RETRY = { retries: 1, maxWaitMs: 100 };
 
 /** A temp HOME (and XDG dirs) for this file: credentials are looked up in it, nowhere else. */
 async function tempHome(root: string): Promise<string> {

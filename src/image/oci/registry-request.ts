@@ -24,8 +24,6 @@ export function displayReference(ref: OciReference): string {
   return ref.registry === DOCKER_HUB ? `docker.io${s.slice(DOCKER_HUB.length)}` : s;
 }
 
-export { isLoopbackHost } from './reference.js';
-
 export function cancelled(ref: OciReference, cause?: unknown): BangerError {
   return new BangerError(ErrorCode.Cancelled, `pull of ${displayReference(ref)} was cancelled`, {
     cause,

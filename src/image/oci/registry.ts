@@ -17,12 +17,11 @@ import {
   type ImageConfig,
   type LayerDescriptor,
 } from './manifest.js';
-import { manifestReference, type OciReference } from './reference.js';
+import { isLoopbackHost, manifestReference, type OciReference } from './reference.js';
 import {
   DEFAULT_RETRY,
   discard,
   displayReference,
-  isLoopbackHost,
   readBody,
   registryErrorCode,
   registryGet,
