@@ -4,7 +4,7 @@ import type { VmHandles } from '../vmm/vmm.js';
 import type { Attachment, GuestAddress, NetworkProvider } from './network.js';
 
 /** QEMU user networking's fixed addresses: every user-mode guest has the same ones. */
-export const USER_NET: GuestAddress = { ip: '10.0.2.15/24', gateway: '10.0.2.2', dns: '10.0.2.3' };
+const USER_NET: GuestAddress = { ip: '10.0.2.15/24', gateway: '10.0.2.2', dns: '10.0.2.3' };
 
 /**
  * User-mode networking (rootless): the VMM's own NAT, ssh forwarded from a port on

@@ -19,7 +19,7 @@ import { consoleTail, waitForReadyLine } from './readiness.js';
 const KIT_DEVICE = '/dev/vdc';
 
 /** How long a VM may take from boot to "sshd ready" before vm create/start/run give up. */
-export const SSH_WAIT_MS = 90_000;
+const SSH_WAIT_MS = 90_000;
 
 /** `vm start`: the caller holds the VM's lock and has checked it is not running. */
 export async function startVm(
@@ -87,7 +87,7 @@ export async function boot(
  * What the guest reads from its kernel command line: the root disk, and its identity for
  * banger-network (the Debian cloud kernel has no CONFIG_IP_PNP, so no `ip=`).
  */
-export function guestCmdline(hostname: string, guest: GuestAddress): string[] {
+function guestCmdline(hostname: string, guest: GuestAddress): string[] {
   return [
     ...['root=/dev/vda', 'rw', 'quiet', 'cryptomgr.notests'],
     `banger.hostname=${hostname}`,

@@ -39,7 +39,7 @@ const STATE_WORDS: Record<VmState, string> = {
 };
 
 /** The one error text for an operation asked of a VM in a state it does not allow. */
-export function wrongState(vm: Pick<VmRecord, 'name' | 'state'>, rule: VmRule): BangerError {
+function wrongState(vm: Pick<VmRecord, 'name' | 'state'>, rule: VmRule): BangerError {
   const wantsRunning = rule.states.includes('running');
   const needs = wantsRunning ? 'running' : 'stopped';
   return new BangerError(
