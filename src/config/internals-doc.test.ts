@@ -31,8 +31,15 @@ test('docs/internals.md lists exactly the names the layout module gives', async 
       Object.values(group).flatMap((n) => n.split('/')),
     ),
   );
-  // `.pub` is the key's other half, `tree` a build's scratch tree: spelled as suffixes.
-  const derived = new Set(['id_ed25519.pub', 'tree', '.partial', '.guest-kit-1.ext4..staging']);
+  // `.pub` is the key's other half, `tree` a build's scratch tree, `.ext4` a kernel's modules
+  // disk after its id: spelled as suffixes.
+  const derived = new Set([
+    'id_ed25519.pub',
+    'tree',
+    '.partial',
+    '.guest-kit-2.ext4..staging',
+    '.ext4',
+  ]);
   const undocumented = [...named].filter((n) => !documented.has(n));
   const unknown = [...documented].filter((n) => !named.has(n) && !derived.has(n));
   assert.deepEqual(undocumented, [], 'named in layout.ts but not in docs/internals.md');

@@ -17,7 +17,7 @@ export const FileName = {
   kernelsDir: 'kernels',
   sshDir: 'ssh',
   /** banger's guest kit (sshd, busybox, tmux, git, tar) for pulled images; made once. */
-  guestKit: 'guest-kit-1.ext4',
+  guestKit: 'guest-kit-2.ext4',
   /** In sshDir: banger's private key (the public one is this plus .pub). */
   sshKey: 'id_ed25519',
   /** In the runtime dir: one ssh control socket per running VM. */
@@ -128,6 +128,8 @@ export const CacheName = {
   makeBundlePrefix: 'make-bundle-',
   /** Layers and configs of OCI images by digest (`<hex>`, `<hex>.partial` while downloading). */
   ociBlobs: 'oci/blobs/sha256',
+  /** `<kernel id>.ext4`: a kernel's modules as a disk for pulled images (`.staging` while made). */
+  kernelModules: 'kernel-modules',
 } as const;
 
 /** `<dir>/<id>.staging`: something being built, published by renaming it to `<dir>/<id>`. */

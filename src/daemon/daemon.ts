@@ -11,6 +11,7 @@ import { selectVmm, type VmmChoice } from '../vmm/select.js';
 import { effectiveChoice, vmmRegistry } from '../vmm/registry.js';
 import { vmContext } from '../vm/context.js';
 import { reconcileAll } from '../vm/reconcile.js';
+import { ensureModulesDisk } from '../kernel/modules-disk.js';
 import { ensureGuestKit } from '../guest/kit/ensure.js';
 import { DaemonLock } from './daemon-lock.js';
 import { idleCollector } from './idle-gc.js';
@@ -114,6 +115,7 @@ export class Daemon {
       fileSync: config.fileSync,
       qemuImg: config.vmm.qemuImgBinary,
       ensureKit: (op) => ensureGuestKit(layout, realRunner, op),
+      ensureModules: (kernel, op) => ensureModulesDisk(layout, realRunner, kernel, op),
     });
     // VMs outlive the daemon: find which are still running before answering anyone.
     await reconcileAll(vms);

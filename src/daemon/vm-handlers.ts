@@ -6,6 +6,7 @@ import { startVm } from '../vm/boot.js';
 import type { VmContext } from '../vm/context.js';
 import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
+import { runContextOf } from '../vm/run-context.js';
 import { setVm } from '../vm/set.js';
 import { vmStats } from '../vm/stats.js';
 import { destroy, killVm, stopVm } from '../vm/stop.js';
@@ -59,7 +60,10 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
         path: ctx.handles.peek(vm.id)?.consoleLog ?? vmFiles(vm.dir).consoleLog,
       };
     },
-    'vm.ssh': (_params, _call, { vm, target }) => ({ name: vm.name, ...target }),
+    'vm.ssh': (_params, _call, { vm, target }) => {
+      const run = runContextOf(ctx, vm);
+      return { name: vm.name, ...target, ...(run ? { run } : {}) };
+    },
     'vm.workspace.prepare': ({ ref: _ref, ...req }, call, conn) =>
       prepareWorkspace(ctx, conn, req, call),
     'vm.workspace.export': ({ out, nameOnly }, call, conn) =>

@@ -156,7 +156,8 @@ async function publishKernel(
   const sha256 = await sha256File(join(staging.dir, KernelFileName.bzImage));
   let name = recipe.kernelName;
   const existing = store.kernels.findByName(name);
-  if (existing?.sha256 === sha256) return existing;
+  // One from before kernels kept their modules is replaced (or named apart) like a new one.
+  if (existing?.sha256 === sha256 && existing.modulesDir !== null) return existing;
   if (existing && store.kernels.usedBy(existing.id).length === 0) {
     store.kernels.delete(existing.id);
     if (existing.managed) await rm(existing.dir, { recursive: true, force: true });
@@ -172,7 +173,7 @@ async function publishKernel(
       dir,
       kernelFile: join(dir, directBoot ? KernelFileName.vmlinux : KernelFileName.bzImage),
       initrdFile: join(dir, KernelFileName.initrd),
-      modulesDir: null,
+      modulesDir: join(dir, KernelFileName.modules),
       sha256,
       managed: true,
       createdAt: new Date().toISOString(),

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { newId, Staging } from '../system/atomic-publish.js';
 import type { Runner } from '../system/runner.js';
 import { discoverKernel } from './discover.js';
+import { removeModulesDisk } from './modules-disk.js';
 import { KernelFileName } from '../config/layout.js';
 
 export interface KernelDeps {
@@ -54,6 +55,7 @@ export class KernelService {
         },
       );
     this.deps.store.kernels.delete(kernel.id);
+    await removeModulesDisk(this.deps.layout, kernel);
     if (kernel.managed) await rm(kernel.dir, { recursive: true, force: true });
   }
 

@@ -198,6 +198,14 @@ export const vmSsh = defineMethod({
     user: z.string(),
     keyFile: z.string(),
     controlPath: z.string(),
+    /** How a user's command runs there: its image's Env, WorkingDir and User. */
+    run: z
+      .object({
+        env: z.array(z.string()),
+        workingDir: z.string().optional(),
+        runAs: z.array(z.string()).optional(),
+      })
+      .optional(),
   }),
   onDisconnect: 'cancel',
   progress: false,

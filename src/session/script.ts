@@ -13,7 +13,8 @@ const FS = '\x1f';
 
 /**
  * One script for every operation: `sh -c SCRIPT banger-session OP NAME [ARGS...]`. A
- * session's command runs in /root/repo when there is one, else in /root.
+ * session's command runs in /root/repo when there is one, else in the image's WorkingDir or
+ * /root, with the image's Env and User (sessionRunScript).
  * Exit codes: 4 no tmux, 5 the name is taken, 6 no such session, 7 it is not running.
  * The command waits for a "go" file so that pipe-pane is in place before its first byte.
  * The wrapper traps SIGINT (a handler, which exec resets, not an ignore, which it keeps):
@@ -39,14 +40,15 @@ row() {
 }
 case $op in
 start)
-  # $3: the command line, quoted for sh by banger; $4: the same for people to read.
+  # $3: the script that runs the command (directory, environment, user: sessionRunScript);
+  # $4: the command for people to read.
   if [ -d "$s" ]; then
     if alive; then echo "session $name is running already" >&2; exit 5; fi
     rm -rf "$s"
   fi
   mkdir -p "$s"
   printf '%s' "$4" > "$s/command"
-  printf 'cd /root/repo 2>/dev/null || cd /root\nexec %s\n' "$3" > "$s/run"
+  printf '%s' "$3" > "$s/run"
   date -u +%Y-%m-%dT%H:%M:%SZ > "$s/started"
   tmux new-session -d -s "$name" -x 200 -y 50 \\
     "trap : INT; while [ ! -e '$s/go' ]; do sleep 0.05; done; sh '$s/run'; echo \\$? > '$s/exit.tmp'; date -u +%Y-%m-%dT%H:%M:%SZ > '$s/ended'; mv '$s/exit.tmp' '$s/exit'"

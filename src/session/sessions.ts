@@ -1,5 +1,7 @@
 import { sshRun } from '../ssh/connection.js';
 import { remoteCommand } from '../ssh/options.js';
+import { sessionRunScript } from '../ssh/run-context.js';
+import { runContextOf } from '../vm/run-context.js';
 import type { Connection } from '../vm/connect.js';
 import type { VmContext } from '../vm/context.js';
 import {
@@ -27,7 +29,10 @@ export async function sessionOp(
   const name = req.op === 'list' ? '' : req.name;
   const extra =
     req.op === 'start'
-      ? [remoteCommand(req.command), req.command.join(' ')]
+      ? [
+          sessionRunScript(remoteCommand(req.command), runContextOf(ctx, conn.vm)),
+          req.command.join(' '),
+        ]
       : req.op === 'send'
         ? [req.text, req.enter ? 'enter' : '']
         : [];

@@ -15,8 +15,9 @@ import { findVm, sshTarget, viewOf, type VmView } from './lookup.js';
 import { cleanupRuntime } from './reconcile.js';
 import { consoleTail, waitForReadyLine } from './readiness.js';
 
-/** The kit is the third virtio disk: system (vda), work (vdb), kit (vdc). */
+/** Read-only disks follow system (vda) and work (vdb): the kit, then the kernel's modules. */
 const KIT_DEVICE = '/dev/vdc';
+const MODULES_DEVICE = '/dev/vdd';
 
 /** How long a VM may take from boot to "sshd ready" before vm create/start/run give up. */
 const SSH_WAIT_MS = 90_000;
@@ -48,8 +49,10 @@ export async function boot(
       hint: `delete the VM ("banger vm rm ${vm.name}")`,
     });
   const kernel = kernelOf(ctx, image);
-  // A pulled image has no sshd or init of banger's: the guest kit brings them (/dev/vdc).
+  // A pulled image has no sshd or init of banger's, nor the modules of banger's kernel: the
+  // guest kit (/dev/vdc) and the kernel's modules disk (/dev/vdd) bring them.
   const kit = image.oci ? await ctx.ensureKit(op) : undefined;
+  const modules = kit ? await ctx.ensureModules(kernel, op) : undefined;
   const vmm = ctx.vmms.current;
   const network = await ctx.networks.for(vm.networkMode).attach(vm);
   op.progress('boot', `${vmm.driver}/${vmm.accel}, ${vm.vcpu} vcpu, ${vm.memoryMiB} MiB`);
@@ -63,10 +66,14 @@ export async function boot(
         dir: vm.dir,
         kernel: kernel.kernelFile,
         initrd: kernel.initrdFile ?? undefined,
-        cmdline: [...guestCmdline(vm.name, network.guest), ...(kit ? kitCmdline(KIT_DEVICE) : [])],
+        cmdline: [
+          ...guestCmdline(vm.name, network.guest),
+          ...(kit ? kitCmdline(KIT_DEVICE) : []),
+          ...(modules ? [`banger.modules=${MODULES_DEVICE}`] : []),
+        ],
         systemDisk: { path: files.systemDisk, format: 'qcow2' },
         workDisk: files.workDisk,
-        kitDisk: kit,
+        readOnlyDisks: kit ? [kit, ...(modules ? [modules] : [])] : [],
         vcpu: vm.vcpu,
         memoryMiB: vm.memoryMiB,
         network: network.launch,

@@ -7,6 +7,7 @@ import { UserModeNetwork } from '../net/user-mode.js';
 import { ensureSshKey } from '../ssh/connection.js';
 import type { SshKey } from '../ssh/connection.js';
 import type { ImageRecord } from '../store/images.js';
+import type { KernelRecord } from '../store/kernels.js';
 import type { Store } from '../store/store.js';
 import { KeyedMutex } from '../system/mutex.js';
 import type { OpContext } from '../system/operation.js';
@@ -31,6 +32,8 @@ export interface VmDeps {
   qemuImg?: string | undefined;
   /** The guest kit's disk, built when first needed (VMs from pulled images boot with it). */
   ensureKit(op: OpContext): Promise<string>;
+  /** A kernel's modules as a disk (pulled images lack them); undefined without a module tree. */
+  ensureModules(kernel: KernelRecord, op: OpContext): Promise<string | undefined>;
   /** The network providers; user mode when not given. */
   networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
 }

@@ -41,9 +41,12 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
   try {
     op.progress('resolve image', req.image ?? ctx.defaultImage);
     const image = await ctx.ensureImage(req.image ?? ctx.defaultImage, op);
-    kernelOf(ctx, image);
+    const kernel = kernelOf(ctx, image);
     // Built (once) before any disk is made: a kit that cannot be had leaves nothing.
-    if (image.oci) await ctx.ensureKit(op);
+    if (image.oci) {
+      await ctx.ensureKit(op);
+      await ctx.ensureModules(kernel, op);
+    }
     op.signal.throwIfAborted();
 
     op.progress('disks', `system overlay on ${image.name}, ${formatSize(req.diskBytes)} work disk`);

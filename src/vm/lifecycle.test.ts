@@ -225,9 +225,17 @@ test('stats: VMM figures for a running VM, guest memory from /proc over ssh', as
   assert.equal(parseGuestStats('garbage'), undefined);
 });
 
-test('a VM from a pulled image boots with the guest kit as its third disk and init', async () => {
+test('a VM from a pulled image boots with the guest kit and the kernel modules disk', async () => {
+  const kernel = kit.store.kernels.findByName('debian-bookworm-cloud')!;
+  kit.store.kernels.insert({
+    ...kernel,
+    id: 'krn-mod',
+    name: 'with-modules',
+    modulesDir: join(kit.root, 'modules'),
+  });
   kit.store.images.insert({
     ...kit.store.images.findByName('debian-bookworm')!,
+    kernelId: 'krn-mod',
     id: 'img-oci',
     name: 'pulled',
     source: 'oci:127.0.0.1:5000/team/app:1',
@@ -242,14 +250,18 @@ test('a VM from a pulled image boots with the guest kit as its third disk and in
   kit.vmm.onStart = 'ready';
   await createVm(kit.ctx, { ...base, name: 'from-oci', image: 'pulled' }, op());
   const spec = kit.vmm.started.at(-1)!;
-  assert.equal(spec.kitDisk, join(kit.root, 'guest-kit.ext4'));
+  assert.deepEqual(spec.readOnlyDisks, [
+    join(kit.root, 'guest-kit.ext4'),
+    join(kit.root, 'modules-krn-mod.ext4'),
+  ]);
   assert.ok(spec.cmdline.includes('banger.kit=/dev/vdc'), spec.cmdline.join(' '));
+  assert.ok(spec.cmdline.includes('banger.modules=/dev/vdd'), spec.cmdline.join(' '));
   assert.ok(spec.cmdline.includes('init=/run/banger-kit/libexec/banger-init'));
   // The golden image boots without it.
   await createVm(kit.ctx, { ...base, name: 'golden' }, op());
-  assert.equal(kit.vmm.started.at(-1)!.kitDisk, undefined);
+  assert.deepEqual(kit.vmm.started.at(-1)!.readOnlyDisks, []);
   assert.equal(
-    kit.vmm.started.at(-1)!.cmdline.some((a) => a.startsWith('banger.kit=')),
+    kit.vmm.started.at(-1)!.cmdline.some((a) => /^banger\.(kit|modules)=/.test(a)),
     false,
   );
 });

@@ -21,8 +21,11 @@ export interface LaunchSpec {
   cmdline: readonly string[];
   systemDisk: { path: string; format: 'qcow2' | 'raw' };
   workDisk: string;
-  /** A read-only disk after the work disk (/dev/vdc): banger's guest kit, for pulled images. */
-  kitDisk?: string | undefined;
+  /**
+   * Read-only disks after the work disk, in order (/dev/vdc, /dev/vdd…): for pulled images,
+   * banger's guest kit and the kernel's modules.
+   */
+  readOnlyDisks?: readonly string[] | undefined;
   vcpu: number;
   memoryMiB: number;
   network: LaunchNetwork;

@@ -9,6 +9,8 @@ export interface GoldenImage {
   rootfs: string;
   kernel: string;
   initrd: string;
+  /** The kernel's lib/modules/<version> tree. */
+  modules: string;
   /**
    * What `banger vm run --rm -- cat /etc/os-release` printed on a fresh state dir: it built
    * the default image first (progress on stderr), then booted it.
@@ -80,6 +82,7 @@ async function build(dir: string): Promise<GoldenImage> {
       rootfs: join(out, 'rootfs.ext4'),
       kernel: join(out, 'vmlinux'),
       initrd: join(out, 'initrd.img'),
+      modules: join(out, 'modules'),
       stdout: String(r.stdout),
       stderr: String(r.stderr),
       imageLs,
@@ -89,6 +92,7 @@ async function build(dir: string): Promise<GoldenImage> {
     await execa('cp', ['--sparse=always', String(imageShow.rootfs), golden.rootfs]);
     await copyFile(String(imageShow.kernelFile), golden.kernel);
     await copyFile(String(imageShow.initrdFile), golden.initrd);
+    await execa('cp', ['-a', String(kernelShow.modulesDir), golden.modules]);
     return golden;
   } finally {
     await sb.dispose();

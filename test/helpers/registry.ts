@@ -163,7 +163,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
 
 export interface LayerSpec {
   compression: 'gzip' | 'zstd' | 'none';
-  members: TarMember[];
+  /** The layer's files, or `tar`: a whole tar archive made elsewhere (mmdebstrap). */
+  members?: TarMember[];
+  tar?: Buffer;
 }
 
 export interface ImageSpec {
@@ -208,7 +210,7 @@ export class OciLayout {
     const layers: Blob[] = [];
     const diffIds: string[] = [];
     for (const layer of spec.layers) {
-      const tar = await tarBuffer(layer.members);
+      const tar = layer.tar ?? (await tarBuffer(layer.members ?? []));
       diffIds.push(sha256(tar));
       const data =
         layer.compression === 'gzip'

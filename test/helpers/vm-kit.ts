@@ -140,6 +140,8 @@ export async function vmKit(): Promise<Kit> {
     defaultImage: 'debian-bookworm',
     // The kit's disk as a path only: nothing boots it here.
     ensureKit: () => Promise.resolve(join(root, 'guest-kit.ext4')),
+    ensureModules: (kernel) =>
+      Promise.resolve(kernel.modulesDir ? join(root, `modules-${kernel.id}.ext4`) : undefined),
   });
   store.kernels.insert({
     id: 'krn1',

@@ -13,7 +13,7 @@ export async function vmSandbox(): Promise<Sandbox> {
   const sb = await makeSandbox();
   const r = await sb.cli([
     ...['image', 'register', 'debian-bookworm', '--rootfs', golden.rootfs],
-    ...['--kernel', golden.kernel, '--initrd', golden.initrd],
+    ...['--kernel', golden.kernel, '--initrd', golden.initrd, '--modules', golden.modules],
   ]);
   assert.equal(r.exitCode, 0, String(r.stderr));
   return sb;

@@ -106,7 +106,17 @@ test('the kit records its packages and programs, all under its prefix', () => {
   assert.match(kit.manifest.packages['openssh-server'] ?? '', /^1:9\.2p1-/);
   assert.ok(kit.manifest.packages['libc6'], 'glibc is one of the packages');
   assert.ok(Object.keys(kit.manifest.packages).length > 20);
-  for (const name of ['sshd', 'sftp-server', 'banger-sshd', 'busybox', 'tmux', 'git', 'tar'])
+  for (const name of [
+    'sshd',
+    'sftp-server',
+    'banger-sshd',
+    'busybox',
+    'tmux',
+    'git',
+    'tar',
+    'setpriv',
+    'banger-as',
+  ])
     assert.ok(kit.manifest.programs[name]?.startsWith(`${KIT_PREFIX}/`), name);
   console.log(`guest kit: ${kit.bytes / 2 ** 20} MiB ext4, built in ${kit.seconds.toFixed(1)} s`);
 });
@@ -125,6 +135,21 @@ test('the foreign root has no glibc and no loader of its own', async () => {
     [],
   );
   assert.ok(files.includes('busybox'));
+});
+
+test("the kit's banger-as runs a program as the image's user in the foreign root", async () => {
+  const r = await inForeignRoot([
+    kit.manifest.programs['banger-as']!,
+    ...['4242:4343', '/bin/busybox', 'sh', '-c', 'echo "$(id -u) $(id -g) $HOME"'],
+  ]);
+  assert.equal(r.exitCode, 0, `${r.stderr}\n${r.stdout}`);
+  assert.equal(r.stdout, '4242 4343 /');
+  const unknown = await inForeignRoot([kit.manifest.programs['banger-as']!, 'nobody', '/bin/true']);
+  assert.equal(unknown.exitCode, 126);
+  assert.match(
+    unknown.stderr,
+    /user "nobody" \(the image's User\) is not in the image's \/etc\/passwd/,
+  );
 });
 
 test("the kit's sshd accepts its configuration in the foreign root", async () => {

@@ -66,11 +66,11 @@ async function runVm(
       const { prepareWorkspace } = await import('./workspace/prepare-run.js');
       await prepareWorkspace(vm.name, path, flags, 'vm run');
     }
-    code = await sshSession(
-      await sshTargetFor(vm.name),
-      command,
-      path !== undefined ? '/root/repo' : undefined,
-    );
+    const target = await sshTargetFor(vm.name);
+    code = await sshSession(target, command, {
+      ...(path !== undefined ? { cwd: '/root/repo' } : {}),
+      ...(target.run ? { context: target.run } : {}),
+    });
   } finally {
     if (flags.rm) await removeVm(vm.name);
   }

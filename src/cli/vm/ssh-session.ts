@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../../ssh/options.js';
+import { contextPrefix, type RunContext } from '../../ssh/run-context.js';
 import { withDaemon } from '../with-daemon.js';
 
 /** ssh's own exit code when it (not the remote command) failed. */
@@ -17,14 +18,14 @@ export const INTERRUPTED = 128 + constants.signals.SIGINT;
 export async function sshSession(
   target: SshTarget & { name?: string },
   command: readonly string[] | undefined,
-  cwd?: string,
-  tty = Boolean(process.stdin.isTTY),
+  how: { cwd?: string; context?: RunContext; tty?: boolean } = {},
 ): Promise<number> {
+  const tty = how.tty ?? Boolean(process.stdin.isTTY);
   const args = [
     ...sshOptions(target),
     tty ? '-t' : '-T',
     sshDestination(target),
-    ...remote(command, cwd),
+    ...remote(command, how.cwd, how.context),
   ];
   let interrupted = false;
   const onInterrupt = () => void (interrupted = true);
@@ -48,7 +49,9 @@ export async function sshSession(
   }
 }
 
-export async function sshTargetFor(ref: string): Promise<SshTarget & { name: string }> {
+export async function sshTargetFor(
+  ref: string,
+): Promise<SshTarget & { name: string; run?: RunContext }> {
   return withDaemon((c) => c.call('vm.ssh', { ref }));
 }
 
@@ -58,14 +61,22 @@ export function stillRunningReminder(name: string): string {
 }
 
 /**
- * The remote command line: the command (or a login shell) run in `cwd` when given. A
- * command runs as a child of the remote shell, not in its place: sshd reports a command
- * killed by a signal as "exit-signal", which OpenSSH turns into 255, while the shell's `$?`
- * is 128+N; Ctrl-C (SIGINT to the pane's process group) exits the shell with 130 by its trap.
+ * The remote command line: the command (or a shell) run in `cwd` when given, in the image's
+ * run context (its Env, WorkingDir and User) when given. A command runs as a child of the
+ * remote shell, not in its place: sshd reports a command killed by a signal as
+ * "exit-signal", which OpenSSH turns into 255, while the shell's `$?` is 128+N; Ctrl-C
+ * (SIGINT to the pane's process group) exits the shell with 130 by its trap.
  */
-export function remote(command: readonly string[] | undefined, cwd: string | undefined): string[] {
-  const inDir = cwd === undefined ? '' : `cd ${remoteCommand([cwd])} && `;
-  if (command === undefined)
-    return cwd === undefined ? [] : [`${inDir}exec "\${SHELL:-/bin/sh}" -l`];
-  return [`trap 'exit ${INTERRUPTED}' INT; ${inDir}${remoteCommand(command)}; exit $?`];
+export function remote(
+  command: readonly string[] | undefined,
+  cwd: string | undefined,
+  context?: RunContext,
+): string[] {
+  const { prelude, runAs } = contextPrefix(context, cwd);
+  if (command === undefined) {
+    if (!prelude && !runAs) return [];
+    // The image's environment would be reset by a login shell's profile.
+    return [`${prelude}exec ${runAs}${context ? '/bin/sh' : '"${SHELL:-/bin/sh}" -l'}`];
+  }
+  return [`trap 'exit ${INTERRUPTED}' INT; ${prelude}${runAs}${remoteCommand(command)}; exit $?`];
 }

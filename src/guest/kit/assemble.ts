@@ -1,4 +1,14 @@
-import { chmod, copyFile, cp, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  cp,
+  lstat,
+  mkdir,
+  readdir,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { BangerError, ErrorCode } from '../../errors.js';
 import type { Runner } from '../../system/runner.js';
@@ -8,12 +18,14 @@ import {
   DLOPENED_LIBRARIES,
   GIT_CORE_LEFT_OUT,
   inKit,
+  KIT_APPLETS,
   KIT_PREFIX,
   KIT_PROGRAMS,
   KIT_SUITE,
   KitPath,
 } from './layout.js';
 import { writeKitBootFiles } from './boot-files.js';
+import { RUN_AS, runAsScript } from './run-as.js';
 import { kitWrappers, startSshdScript } from './sshd-config.js';
 
 export interface KitManifest {
@@ -80,6 +92,9 @@ export async function assembleKit(
     await writeExecutable(join(kit, KitPath.bin, name), text);
   await writeExecutable(join(kit, KitPath.startSshd), startSshdScript());
   await writeFile(join(kit, KitPath.sshdConfig), sshdConfig, { mode: 0o644 });
+  await writeExecutable(join(kit, RUN_AS), runAsScript());
+  // Images made for containers have no kmod: banger loads virtio_console with these.
+  for (const applet of KIT_APPLETS) await symlink('busybox', join(kit, KitPath.bin, applet));
   await writeKitBootFiles(kit);
 
   const manifest: KitManifest = {
@@ -93,6 +108,8 @@ export async function assembleKit(
         ['ssh-keygen', 'bin/ssh-keygen'],
         ['busybox', KitPath.busybox],
         ['tar', 'bin/tar'],
+        ['setpriv', KitPath.setpriv],
+        ['banger-as', RUN_AS],
         ...Object.keys(wrappers).map((name) => [name, `${KitPath.bin}/${name}`]),
       ].map(([name, path]) => [name!, inKit(path!)]),
     ),

@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { CacheName, type Layout } from '../../config/layout.js';
 import { KeyedMutex } from '../../system/mutex.js';
 import type { OpContext } from '../../system/operation.js';
@@ -34,6 +34,15 @@ export async function ensureGuestKit(
       signal: op.signal,
       progress: op.progress,
     });
+    await removeOlderKits(layout.guestKit);
     return layout.guestKit;
   });
+}
+
+/** A new kit replaces the ones earlier banger versions made (guest-kit-N.ext4, N older). */
+async function removeOlderKits(current: string): Promise<void> {
+  const dir = dirname(current);
+  for (const name of await readdir(dir))
+    if (/^guest-kit-\d+\.ext4$/.test(name) && name !== basename(current))
+      await rm(join(dir, name), { force: true });
 }

@@ -16,6 +16,7 @@ export const KitPath = {
   sshdConfig: 'etc/sshd_config',
   moduli: 'etc/moduli',
   busybox: 'bin/busybox',
+  setpriv: 'bin/setpriv',
   bin: 'bin',
   gitCore: 'libexec/git-core',
   gitTemplates: 'share/git-core/templates',
@@ -43,6 +44,8 @@ export const KIT_PACKAGES = [
   'tmux',
   'git',
   'tar',
+  // setpriv, for running a command as the image's User (run-as.ts).
+  'util-linux',
   'ncurses-base',
   'libc-bin',
   'libgcc-s1',
@@ -58,8 +61,12 @@ export const KIT_PROGRAMS: readonly { from: string; to: string }[] = [
   { from: '/usr/bin/ssh-keygen', to: 'bin/ssh-keygen' },
   { from: '/bin/busybox', to: KitPath.busybox },
   { from: '/bin/tar', to: 'bin/tar' },
+  { from: '/usr/bin/setpriv', to: KitPath.setpriv },
   { from: '/usr/bin/tmux', to: KitPath.tmux },
 ];
+
+/** busybox applets linked in the kit's bin/ (the kernel modules disk makes them useful). */
+export const KIT_APPLETS = ['modprobe', 'lsmod'] as const;
 
 /**
  * git's helpers that speak HTTP, IMAP or run a daemon: they pull in libcurl and GnuTLS

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rm } from 'node:fs/promises';
 import { removeWorkDir } from '../../system/work-dir.js';
 import { join } from 'node:path';
 import { applyOwnership, buildExt4, ext4SizeFor, treeBytes } from '../../disk/ext4.js';
@@ -16,7 +16,7 @@ export interface GoldenBuildInput extends MmdebstrapPlan {
   workDir: string;
   /** Receives rootfs.ext4. */
   imageDir: string;
-  /** Receives vmlinuz, vmlinux (when it can boot directly) and initrd.img. */
+  /** Receives vmlinuz, vmlinux (when it can boot directly), initrd.img and modules/. */
   kernelDir: string;
   sizeBytes?: number;
   runner: Runner;
@@ -78,8 +78,14 @@ export async function buildGoldenImage(input: GoldenBuildInput): Promise<GoldenB
     const written = new Set<string>();
     await installGuestAssets(tree, metadataRecorder(metadata, written));
 
-    input.progress('kernel', 'copying the kernel out of the image');
+    input.progress('kernel', 'copying the kernel and its modules out of the image');
     const kernel = await takeKernel(tree, input.kernelDir, runner);
+    // Kept beside the kernel too: pulled images get them as a disk (kernel/modules-disk.ts).
+    await cp(
+      join(tree, 'usr/lib/modules', kernel.version),
+      join(input.kernelDir, KernelFileName.modules),
+      { recursive: true, verbatimSymlinks: true },
+    );
     input.progress('initramfs', `modules for kernel ${kernel.version}`);
     const modules = await buildInitramfs({
       modulesDir: join(tree, 'usr/lib/modules', kernel.version),

@@ -53,6 +53,18 @@ test('qemu args: the system disk is the first virtio disk (vda), the work disk t
   ]);
 });
 
+test('qemu args: read-only disks (kit, modules) follow the work disk, in order', () => {
+  const args = qemuArgs({ ...spec, readOnlyDisks: ['/s/kit.ext4', '/c/modules.ext4'] }, 'tcg');
+  assert.deepEqual(values(args, '-drive').slice(2), [
+    'id=ro0,file=/s/kit.ext4,format=raw,if=none,readonly=on',
+    'id=ro1,file=/c/modules.ext4,format=raw,if=none,readonly=on',
+  ]);
+  assert.deepEqual(values(args, '-device').slice(2, 4), [
+    'virtio-blk-device,drive=ro0',
+    'virtio-blk-device,drive=ro1',
+  ]);
+});
+
 test('qemu args: a virtio-serial data port named banger.data, its host end a socket in the VM dir', () => {
   const args = qemuArgs(spec, 'tcg');
   assert.deepEqual(values(args, '-device').slice(3), [

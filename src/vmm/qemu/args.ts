@@ -37,10 +37,11 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     ['-kernel', spec.kernel],
     spec.initrd ? ['-initrd', spec.initrd] : [],
     ['-append', qemuCmdline(spec.cmdline, accel, tscKhz)],
-    // Order matters: the first virtio-mmio disk is /dev/vda (system), the second /dev/vdb (work).
+    // Order matters: the first virtio-mmio disk is /dev/vda (system), the second /dev/vdb
+    // (work), then the read-only ones from /dev/vdc.
     drive('system', spec.systemDisk.path, spec.systemDisk.format),
     drive('work', spec.workDisk, 'raw'),
-    spec.kitDisk ? drive('kit', spec.kitDisk, 'raw', true) : [],
+    (spec.readOnlyDisks ?? []).flatMap((path, i) => drive(`ro${i}`, path, 'raw', true)),
     ['-netdev', netdev, '-device', 'virtio-net-device,netdev=net0'],
     ['-serial', `file:${files.consoleLog}`],
     dataPort(files.dataSocket),

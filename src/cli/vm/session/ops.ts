@@ -51,10 +51,5 @@ export async function sessionOverSsh(vm: string, args: string[], tty: boolean): 
   const { sshSession, sshTargetFor } = await import('../ssh-session.js');
   const { SESSION_SCRIPT } = await import('../../../session/script.js');
   const target = await sshTargetFor(vm);
-  return sshSession(
-    target,
-    ['sh', '-c', SESSION_SCRIPT, 'banger-session', ...args],
-    undefined,
-    tty,
-  );
+  return sshSession(target, ['sh', '-c', SESSION_SCRIPT, 'banger-session', ...args], { tty });
 }
