@@ -113,10 +113,15 @@ export async function pullOciImage(
         tree,
         { runner, signal: op.signal },
       );
+      // The tree is complete here: refuse it before an ext4 is made of it.
       if (!flat.hasShell)
-        throw new BangerError(ErrorCode.InvalidParams, `image ${shown} has no /bin/sh`, {
-          hint: 'banger runs every command through the guest shell: use an image that has one',
-        });
+        throw new BangerError(
+          ErrorCode.Config,
+          `${shown} cannot become a banger image: it has no /bin/sh`,
+          {
+            hint: 'banger runs commands with /bin/sh: the image needs a shell there (a file, or a symlink that leads to one inside the image, such as busybox or dash)',
+          },
+        );
       const size = imageSizeFor(flat.treeBytes, request.sizeBytes);
       op.progress('ext4', `${Math.round(size / 2 ** 20)} MiB file system`);
       const rootfs = join(staging.dir, ImageFileName.rootfs);
