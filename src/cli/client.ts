@@ -11,6 +11,7 @@ import { BangerError, ErrorCode, type ErrorCode as Code } from '../errors.js';
 import type { MethodName, Params, Result } from '../protocol/index.js';
 import {
   PROGRESS_NOTIFICATION,
+  type LayerBytes,
   type ProgressParams,
   type RpcErrorData,
 } from '../protocol/method.js';
@@ -39,7 +40,7 @@ export const CANCELLABLE: ReadonlySet<MethodName> = new Set<MethodName>([
 ]);
 
 export interface CallOptions {
-  onProgress?: (stage: string, detail?: string) => void;
+  onProgress?: (stage: string, detail?: string, layers?: LayerBytes[]) => void;
 }
 
 /**
@@ -56,7 +57,7 @@ export class DaemonClient {
     private readonly daemonLog: string,
   ) {
     conn.onNotification(PROGRESS_NOTIFICATION, (p: ProgressParams) =>
-      this.progress.get(p.token)?.(p.stage, p.detail),
+      this.progress.get(p.token)?.(p.stage, p.detail, p.layers),
     );
   }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chown, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { resolveLayout, type Layout } from '../config/layout.js';
@@ -90,4 +90,22 @@ test('a stale socket left by a killed daemon is replaced', () =>
     const daemon = await Daemon.open({ layout, log });
     assert.ok((await stat(layout.socket)).isSocket());
     await daemon.close();
+  }));
+
+test('staging a killed daemon left (image dirs, guest kit files) is removed at open', () =>
+  withLayout(async (layout) => {
+    await mkdir(join(layout.imagesDir, 'cafe.staging'), { recursive: true });
+    await writeFile(join(layout.imagesDir, 'cafe.staging', 'rootfs.ext4'), 'half');
+    await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
+    const kitStaging = join(layout.stateDir, `.${basename(layout.guestKit)}.0badcafe.staging`);
+    await writeFile(kitStaging, 'half a kit');
+    await writeFile(layout.guestKit, 'a whole kit');
+    const daemon = await Daemon.open({ layout, log });
+    try {
+      assert.equal(await exists(join(layout.imagesDir, 'cafe.staging')), false);
+      assert.equal(await exists(kitStaging), false);
+      assert.equal(await exists(layout.guestKit), true, 'the published kit stays');
+    } finally {
+      await daemon.close();
+    }
   }));

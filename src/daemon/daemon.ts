@@ -21,7 +21,7 @@ import { ImageService } from '../image/image-service.js';
 import { KernelService } from '../kernel/kernel-service.js';
 import { removeWorkDir } from '../system/work-dir.js';
 import { realRunner } from '../system/runner.js';
-import { removeStaleStaging } from '../system/atomic-publish.js';
+import { removeStaleStagedFiles, removeStaleStaging } from '../system/atomic-publish.js';
 import { join } from 'node:path';
 
 export interface DaemonOptions {
@@ -79,6 +79,8 @@ export class Daemon {
       const stale = await removeStaleStaging(dir);
       if (stale.length) log.warn({ dir, stale }, 'removed unfinished staging dirs');
     }
+    const staleKit = await removeStaleStagedFiles(layout.guestKit);
+    if (staleKit.length) log.warn({ stale: staleKit }, 'removed unfinished guest kit files');
     await removeWorkDir(join(layout.cacheDir, CacheName.build), realRunner);
 
     await ensurePrivateDir(layout.runtimeDir);

@@ -66,6 +66,7 @@ before(async () => {
         spec: echo,
         handle: (params, ctx) => {
           ctx.progress('echoing', 'half way');
+          ctx.progress('echoing', undefined, [{ received: 1, total: 2 }]);
           return Promise.resolve({ text: (params as { text: string }).text });
         },
       },
@@ -115,7 +116,10 @@ test('a request round-trips with progress notifications', async () => {
   });
   const result = await conn.sendRequest('test.echo', { text: 'hi', progressToken: 't1' });
   assert.deepEqual(result, { text: 'hi' });
-  assert.deepEqual(seen, [{ token: 't1', stage: 'echoing', detail: 'half way' }]);
+  assert.deepEqual(seen, [
+    { token: 't1', stage: 'echoing', detail: 'half way' },
+    { token: 't1', stage: 'echoing', layers: [{ received: 1, total: 2 }] },
+  ]);
   close();
 });
 

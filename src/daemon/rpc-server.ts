@@ -12,6 +12,7 @@ import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import {
   PROGRESS_NOTIFICATION,
   RpcErrorCode,
+  type LayerBytes,
   type MethodSpec,
   type ProgressParams,
   type RpcErrorData,
@@ -21,7 +22,7 @@ import { parseParams } from '../protocol/validate.js';
 export interface CallContext {
   /** Aborted on $/cancelRequest, on disconnect for 'cancel' methods, and at shutdown. */
   signal: AbortSignal;
-  progress: (stage: string, detail?: string) => void;
+  progress: (stage: string, detail?: string, layers?: LayerBytes[]) => void;
 }
 
 export interface Route {
@@ -126,12 +127,13 @@ export class RpcServer {
       const { params, progressToken } = splitProgressToken(route.spec, rawParams);
       const ctx: CallContext = {
         signal: abort.signal,
-        progress: (stage, detail) => {
+        progress: (stage, detail, layers) => {
           if (progressToken === undefined) return;
           const note: ProgressParams = {
             token: progressToken,
             stage,
             ...(detail ? { detail } : {}),
+            ...(layers ? { layers } : {}),
           };
           conn.sendNotification(PROGRESS_NOTIFICATION, note).catch(() => undefined);
         },

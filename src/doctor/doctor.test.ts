@@ -96,6 +96,20 @@ test('a tool on PATH reports its version line; a missing one fails naming its pa
   );
 });
 
+test('patchelf, which the guest kit build needs, is checked: missing, it names its package', async () => {
+  const patchelf = TOOLS.find((t) => t.name === 'patchelf');
+  assert.ok(patchelf, 'patchelf is a listed host tool');
+  assert.equal(patchelf.optional, undefined);
+  const bin = await fixtureBin('patchelf', 'echo "patchelf 0.14.3"');
+  const found = await checkTool(patchelf, realRunner, bin);
+  assert.match(found.detail, /^patchelf 0\.14\.3 \(.*patchelf\)$/);
+  const missing = await checkTool(patchelf, realRunner, join(dir, 'empty'));
+  assert.equal(missing.verdict, 'fail');
+  assert.equal(missing.detail, 'not found (builds the guest kit pulled images boot with)');
+  assert.equal(missing.fix, 'apt-get install patchelf');
+  assert.deepEqual(missing.packages, ['patchelf']);
+});
+
 test('the full doctor reports config provenance, a bad config, and the default image', async () => {
   const layout = resolveLayout({
     HOME: dir,

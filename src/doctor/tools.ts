@@ -41,6 +41,12 @@ export const TOOLS: readonly Tool[] = [
     versionArgs: ['--version'],
   },
   { name: 'busybox', package: 'busybox-static', purpose: 'initramfs of the golden image' },
+  {
+    name: 'patchelf',
+    package: 'patchelf',
+    purpose: 'builds the guest kit pulled images boot with',
+    versionArgs: ['--version'],
+  },
   { name: 'zstd', package: 'zstd', purpose: 'image bundles', versionArgs: ['--version'] },
   {
     name: 'lz4',

@@ -64,6 +64,18 @@ export interface ProgressParams {
   token: string;
   stage: string;
   detail?: string;
+  /**
+   * Bytes so far of each layer of a download (an OCI pull). A terminal draws these on the
+   * stage's line, in place; piped output prints only notifications with a detail, so one
+   * carrying just these is a terminal's refresh.
+   */
+  layers?: LayerBytes[];
+}
+
+/** One layer of a download: bytes received so far of its size. */
+export interface LayerBytes {
+  received: number;
+  total: number;
 }
 
 /** JSON-RPC error codes; the stable banger code and hint travel in `data`. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { BangerError, ErrorCode } from '../errors.js';
 import { STAGING_SUFFIX } from '../config/layout.js';
 
@@ -60,8 +60,29 @@ export class Staging {
 
 /** Staging dirs left by a daemon that died mid-build: never valid, removed at start-up. */
 export async function removeStaleStaging(parent: string): Promise<string[]> {
-  const { readdir } = await import('node:fs/promises');
   const stale = (await readdir(parent).catch(() => [])).filter((n) => n.endsWith(STAGING_SUFFIX));
   for (const name of stale) await rm(join(parent, name), { recursive: true, force: true });
+  return stale;
+}
+
+/**
+ * Where a single file (the guest kit's ext4) is written before one rename publishes it:
+ * `<dir>/.<name>.<random>.staging`, beside it so the rename stays on one file system.
+ */
+export function stagedFilePath(path: string): string {
+  const name = `.${basename(path)}.${randomBytes(4).toString('hex')}${STAGING_SUFFIX}`;
+  return join(dirname(path), name);
+}
+
+/** Files staged for `path` (stagedFilePath) by a daemon killed before the rename; at start-up. */
+export async function removeStaleStagedFiles(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.`;
+  const stale = (await readdir(dirname(path)).catch(() => [])).filter(
+    (n) =>
+      n.startsWith(prefix) &&
+      n.endsWith(STAGING_SUFFIX) &&
+      n.length > prefix.length + STAGING_SUFFIX.length,
+  );
+  for (const name of stale) await rm(join(dirname(path), name), { recursive: true, force: true });
   return stale;
 }

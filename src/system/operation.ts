@@ -1,7 +1,10 @@
+import type { LayerBytes } from '../protocol/method.js';
+
 /** What a long daemon operation gets from its caller: a cancel signal and a progress sink. */
 export interface OpContext {
   signal: AbortSignal;
-  progress: (stage: string, detail?: string) => void;
+  /** A stage line; `layers` (a layer download's bytes) also refreshes a terminal's line. */
+  progress: (stage: string, detail?: string, layers?: LayerBytes[]) => void;
 }
 
 /** Download progress as a stage line every ~5%, so a long pull never looks wedged. */

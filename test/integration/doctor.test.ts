@@ -30,6 +30,7 @@ describe('banger doctor', () => {
       'debugfs',
       'mmdebstrap',
       'busybox',
+      'patchelf',
       'zstd',
       'ssh',
       'ssh-keygen',
@@ -74,7 +75,7 @@ describe('banger doctor', () => {
     const install = /^\+ apt-get install -y --no-install-recommends (.+)$/m.exec(out);
     assert.ok(install, out);
     const packages = install[1]!.split(' ');
-    for (const p of ['qemu-system-x86', 'qemu-utils', 'zstd', 'openssh-client', 'git'])
+    for (const p of ['qemu-system-x86', 'qemu-utils', 'patchelf', 'zstd', 'openssh-client', 'git'])
       assert.ok(packages.includes(p), p);
     assert.equal(new Set(packages).size, packages.length, 'each package once');
     assert.match(out, /^\+ apt-get update$/m);

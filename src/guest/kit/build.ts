@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { applyOwnership, buildExt4, treeBytes, type TreeMetadata } from '../../disk/ext4.js';
 import { MiB } from '../../config/size.js';
 import { BangerError, ErrorCode } from '../../errors.js';
+import { stagedFilePath } from '../../system/atomic-publish.js';
 import type { Runner } from '../../system/runner.js';
 import { removeWorkDir } from '../../system/work-dir.js';
 import { assembleKit, type KitManifest } from './assemble.js';
@@ -12,7 +12,7 @@ import { KIT_SUITE } from './layout.js';
 import { readKitSshdConfig } from './sshd-config.js';
 
 export interface GuestKitBuildInput {
-  /** The kit's ext4; written as `<outFile>.<random>.staging` beside it and renamed. */
+  /** The kit's ext4; written as `.<name>.<random>.staging` beside it and renamed. */
   outFile: string;
   /** Scratch space (the unpacked packages, the kit tree); removed when the build ends. */
   workDir: string;
@@ -42,10 +42,7 @@ export async function buildGuestKit(input: GuestKitBuildInput): Promise<GuestKit
   const sources = await mirrors(input);
   const tree = join(input.workDir, 'debian');
   const kit = join(input.workDir, 'kit');
-  const staged = join(
-    dirname(input.outFile),
-    `.${basename(input.outFile)}.${randomBytes(4).toString('hex')}.staging`,
-  );
+  const staged = stagedFilePath(input.outFile);
   await mkdir(kit, { recursive: true });
   try {
     input.progress('kit-packages', `mmdebstrap ${KIT_SUITE} (extract) from ${sources.mirror}`);

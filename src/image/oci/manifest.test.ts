@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ManifestProblem } from './manifest.js';
 import { MediaType, parseImageConfig, parseManifest, selectPlatform } from './manifest.js';
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
@@ -155,7 +156,9 @@ describe('parseImageConfig', () => {
   test('refuses other architectures and systems', () => {
     assert.throws(
       () => parseImageConfig('{"architecture":"arm64","os":"linux"}'),
-      /linux\/arm64 image; banger boots linux\/amd64 images only/,
+      (err: ManifestProblem) =>
+        /^it is a linux\/arm64 image, not linux\/amd64$/.test(err.message) &&
+        /pull a tag built for linux\/amd64/.test(err.hint ?? ''),
     );
     assert.throws(
       () => parseImageConfig('{"architecture":"amd64","os":"windows"}'),

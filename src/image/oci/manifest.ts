@@ -46,7 +46,19 @@ export function layerCompression(mediaType: string): Compression | undefined {
 }
 
 /** Why content from a registry is unusable; registry.ts adds the reference and the fix. */
-export class ManifestProblem extends Error {}
+export class ManifestProblem extends Error {
+  constructor(
+    message: string,
+    /** The next step when there is one beyond "report it" (another platform's build). */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What to do about an image built for another platform. */
+const AMD64_HINT =
+  'banger boots linux/amd64 images only: pull a tag built for linux/amd64 (e.g. "docker buildx build --platform linux/amd64" makes one)';
 
 export interface Platform {
   os: string;
@@ -182,6 +194,7 @@ export function selectPlatform(
   ];
   throw new ManifestProblem(
     `it has no linux/amd64 image (it has ${have.length > 0 ? have.join(', ') : 'no platform entries'})`,
+    AMD64_HINT,
   );
 }
 
@@ -212,7 +225,8 @@ export function parseImageConfig(body: string): ImageConfig {
   const os = typeof json.os === 'string' ? json.os : '';
   if (os !== 'linux' || architecture !== 'amd64') {
     throw new ManifestProblem(
-      `it is a ${os || '?'}/${architecture || '?'} image; banger boots linux/amd64 images only`,
+      `it is a ${os || '?'}/${architecture || '?'} image, not linux/amd64`,
+      AMD64_HINT,
     );
   }
   const c = (typeof json.config === 'object' && json.config !== null ? json.config : {}) as Record<

@@ -15,7 +15,7 @@ import type { Runner } from '../../system/runner.js';
 import { removeWorkDir } from '../../system/work-dir.js';
 import { BlobCache } from './blob-cache.js';
 import { flattenLayers, imageSizeFor } from './flatten-layers.js';
-import type { Descriptor } from './manifest.js';
+import { layerProgress } from './layer-progress.js';
 import { formatReference, imageNameFor, parseReference } from './reference.js';
 import { RegistryClient } from './registry.js';
 import { displayReference } from './registry-request.js';
@@ -113,10 +113,15 @@ export async function pullOciImage(
         tree,
         { runner, signal: op.signal },
       );
+      // The tree is complete here: refuse it before an ext4 is made of it.
       if (!flat.hasShell)
-        throw new BangerError(ErrorCode.InvalidParams, `image ${shown} has no /bin/sh`, {
-          hint: 'banger runs every command through the guest shell: use an image that has one',
-        });
+        throw new BangerError(
+          ErrorCode.Config,
+          `${shown} cannot become a banger image: it has no /bin/sh`,
+          {
+            hint: 'banger runs commands with /bin/sh: the image needs a shell there (a file, or a symlink that leads to one inside the image, such as busybox or dash)',
+          },
+        );
       const size = imageSizeFor(flat.treeBytes, request.sizeBytes);
       op.progress('ext4', `${Math.round(size / 2 ** 20)} MiB file system`);
       const rootfs = join(staging.dir, ImageFileName.rootfs);
@@ -160,22 +165,4 @@ export async function pullOciImage(
   } finally {
     await client.close();
   }
-}
-
-/** A stage line per layer every ~10% of it, so a long download never looks wedged. */
-function layerProgress(
-  op: OpContext,
-  layers: readonly Descriptor[],
-): (blob: Descriptor, received: number, total: number) => void {
-  const last = new Map<string, number>();
-  return (blob, received, total) => {
-    const step = total > 0 ? Math.floor((received / total) * 10) : 10;
-    if (last.get(blob.digest) === step) return;
-    last.set(blob.digest, step);
-    const index = layers.findIndex((l) => l.digest === blob.digest) + 1;
-    op.progress(
-      'download',
-      `layer ${index}/${layers.length}: ${formatSizeApprox(received)} of ${formatSizeApprox(total)}`,
-    );
-  };
 }

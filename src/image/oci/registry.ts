@@ -309,6 +309,7 @@ export class RegistryClient {
       throw new BangerError(
         code,
         `${displayReference(ref)} cannot become a banger image: ${err.message}`,
+        { hint: err.hint },
       );
     }
   }
