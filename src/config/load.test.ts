@@ -252,23 +252,19 @@ nat = false
   assert.deepEqual(config.network, defaultConfig().network);
 });
 
-test('a [network] key set to anything but its default is refused, naming the key', () => {
-  // Only user-mode networking exists: a config asking for more must not quietly get less.
-  const refused: [string, string][] = [
-    ['mode = "tap"', 'network.mode = "tap" is not supported yet: only "user" works today'],
-    ['nat = true', 'network.nat = true is not supported yet: only false works today'],
-    [
-      'subnet = "10.20.0.0/16"',
-      'network.subnet = "10.20.0.0/16" is not supported yet: only "172.30.0.0/24" works today',
-    ],
-    ['bridge = "br1"', 'network.bridge = "br1" is not supported yet: only "banger0" works today'],
-    ['dns_port = 53', 'network.dns_port = 53 is not supported yet: only 42069 works today'],
-  ];
-  for (const [line, expected] of refused) {
-    const err = configError(`[network]\n${line}\n`);
-    assert.equal(err.message, `config ${FILE}: ${expected}; remove the key`);
-    assert.equal(err.hint, `fix or remove the key in ${FILE}`);
-  }
+test('[network] takes tap mode, its subnet, bridge, DNS port, NAT and vm_to_vm', () => {
+  const config = parseConfigText(
+    '[network]\nmode = "tap"\nsubnet = "10.20.0.0/16"\nbridge = "br1"\ndns_port = 5353\nnat = true\nvm_to_vm = true\n',
+    FILE,
+  );
+  assert.deepEqual(config.network, {
+    mode: 'tap',
+    subnet: '10.20.0.0/16',
+    bridge: 'br1',
+    dnsPort: 5353,
+    nat: true,
+    vmToVm: true,
+  });
 });
 
 test('the VM size limits are the ones the daemon enforces, inclusive', () => {
@@ -299,6 +295,7 @@ test('a missing file yields the defaults', async () => {
     bridge: 'banger0',
     dnsPort: 42069,
     nat: false,
+    vmToVm: false,
   });
   assert.deepEqual(loaded.config.fileSync, []);
 });

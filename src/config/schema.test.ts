@@ -21,6 +21,7 @@ test('defaultConfig fills every default', () => {
       bridge: 'banger0',
       dnsPort: 42069,
       nat: false,
+      vmToVm: false,
     },
     imageBuild: { mirror: undefined, packages: [] },
     catalog: { images: [], kernels: [] },

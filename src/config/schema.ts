@@ -39,6 +39,8 @@ export interface Config {
     bridge: string;
     dnsPort: number;
     nat: boolean;
+    /** Tap VMs may reach each other (default: isolated). */
+    vmToVm: boolean;
   };
   /** The golden image build: Debian mirror (default: the host's apt sources), extra packages. */
   imageBuild: { mirror?: string; packages: string[] };
@@ -140,18 +142,6 @@ function vmSize(key: string, field: SpecField, parse?: (v: string | number) => n
   });
 }
 
-/**
- * A [network] key that only its default is accepted for: networking beyond user mode is not
- * implemented, and a config asking for it must not quietly get user mode.
- */
-function networkDefault<T extends z.ZodType>(key: string, schema: T, fallback: z.output<T>) {
-  return schema.superRefine((value, ctx) => {
-    if (value === fallback) return;
-    const message = `network.${key} = ${describeValue(value)} is not supported yet: only ${describeValue(fallback)} works today; remove the key`;
-    ctx.addIssue({ code: 'custom', message, params: { whole: true } });
-  });
-}
-
 const PROGRAM_NAME = /^[A-Za-z0-9._+-]+$/;
 const BRIDGE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
@@ -232,11 +222,12 @@ const vmmShape = {
   firecracker_binary: text(programProblem).optional(),
 };
 const networkShape = {
-  mode: networkDefault('mode', z.enum(NETWORK_MODES), 'user').optional(),
-  subnet: networkDefault('subnet', text(cidrProblem), DEFAULT_SUBNET).optional(),
-  bridge: networkDefault('bridge', text(bridgeProblem), DEFAULT_BRIDGE).optional(),
-  dns_port: networkDefault('dns_port', intRange(1, 65535), DEFAULT_DNS_PORT).optional(),
-  nat: networkDefault('nat', z.boolean(), false).optional(),
+  mode: z.enum(NETWORK_MODES).optional(),
+  subnet: text(cidrProblem).optional(),
+  bridge: text(bridgeProblem).optional(),
+  dns_port: intRange(1, 65535).optional(),
+  nat: z.boolean().optional(),
+  vm_to_vm: z.boolean().optional(),
 };
 const DEB_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
 const imageBuildShape = {
@@ -331,6 +322,7 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
       bridge: network.bridge ?? DEFAULT_BRIDGE,
       dnsPort: network.dns_port ?? DEFAULT_DNS_PORT,
       nat: network.nat ?? false,
+      vmToVm: network.vm_to_vm ?? false,
     },
     imageBuild: { mirror: ib.mirror, packages: ib.packages ?? [] },
     catalog: {

@@ -12,6 +12,8 @@ import { effectiveChoice, vmmRegistry } from '../vmm/registry.js';
 import { vmContext } from '../vm/context.js';
 import { reconcileAll } from '../vm/reconcile.js';
 import { ensureModulesDisk } from '../kernel/modules-disk.js';
+import { TapNetwork } from '../net/tap/tap-network.js';
+import { UserModeNetwork } from '../net/user-mode.js';
 import { ensureGuestKit } from '../guest/kit/ensure.js';
 import { DaemonLock } from './daemon-lock.js';
 import { idleCollector } from './idle-gc.js';
@@ -44,6 +46,7 @@ export class Daemon {
   private readonly gc = idleCollector();
   private closing: Promise<void> | undefined;
   private closedResolve!: () => void;
+  private tap: TapNetwork | undefined;
   /** Settles once close() has finished, whoever called it. */
   readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
 
@@ -95,6 +98,7 @@ export class Daemon {
     // We hold the lock, so any socket file here is a dead daemon's.
     await rm(layout.socket, { force: true });
     const store = this.store;
+    this.tap = new TapNetwork({ runner: realRunner, store, log, config: config.network });
     const kernels = new KernelService({
       layout,
       store,
@@ -118,6 +122,8 @@ export class Daemon {
       qemuImg: config.vmm.qemuImgBinary,
       ensureKit: (op) => ensureGuestKit(layout, realRunner, op),
       ensureModules: (kernel, op) => ensureModulesDisk(layout, realRunner, kernel, op),
+      networkDefaults: { mode: config.network.mode, nat: config.network.nat },
+      networks: (portsInUse) => [new UserModeNetwork(portsInUse), this.tap!],
     });
     // VMs outlive the daemon: find which are still running before answering anyone.
     await reconcileAll(vms);
@@ -160,6 +166,7 @@ export class Daemon {
       }
     };
     await step('rpc server', () => this.rpc?.close());
+    await step('tap pool', () => this.tap?.close());
     this.gc.stop();
     if (this.ownsSocket) await step('socket', () => rm(layout.socket, { force: true }));
     if (this.ownsPidFile) await step('pid file', () => rm(layout.pidFile, { force: true }));

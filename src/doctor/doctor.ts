@@ -8,7 +8,15 @@ import { which } from '../system/which.js';
 import { selectVmm } from '../vmm/select.js';
 import { RECIPES } from '../image/golden/recipe.js';
 import type { CheckResult } from './check.js';
-import { checkDeviceMapper, checkDisk, checkKvm, checkNode, checkTun } from './host-checks.js';
+import {
+  checkDeviceMapper,
+  checkDisk,
+  checkKvm,
+  checkNetworkModes,
+  checkNode,
+  checkTun,
+  checkVmNames,
+} from './host-checks.js';
 import { checkTool, TOOLS } from './tools.js';
 
 export interface DoctorDeps {
@@ -27,6 +35,8 @@ export async function runDoctor(deps: DoctorDeps): Promise<CheckResult[]> {
   results.push(...(await Promise.all(TOOLS.map((t) => checkTool(t, deps.runner, deps.pathEnv)))));
   results.push(
     await checkTun(root),
+    await checkNetworkModes(),
+    await checkVmNames(root),
     await checkDeviceMapper(root),
     await checkDisk(deps.layout.stateDir),
   );

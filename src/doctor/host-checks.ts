@@ -3,6 +3,7 @@ import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { formatSizeApprox, GiB } from '../config/size.js';
 import { detectKvm, freeBytes } from '../system/host.js';
+import { tapSupport, type TapSupport } from '../net/tap/host-support.js';
 import type { CheckResult } from './check.js';
 
 const MIN_NODE = [20, 19] as const;
@@ -94,4 +95,40 @@ export async function checkDisk(stateDir: string): Promise<CheckResult> {
       dir = dirname(dir);
     }
   }
+}
+
+/** Which network modes this host can give VMs: user always, tap when the host has it all. */
+export async function checkNetworkModes(
+  support: () => Promise<TapSupport> = () => tapSupport(),
+): Promise<CheckResult> {
+  const tap = await support();
+  if (tap.ok) return { name: 'network modes', verdict: 'ok', detail: 'user, tap (--network tap)' };
+  const packages = tap.missing.some((m) => m.what.includes('nft')) ? ['nftables'] : [];
+  return {
+    name: 'network modes',
+    verdict: 'warn',
+    detail: `user only: tap needs ${tap.missing.map((m) => m.what).join(', ')}`,
+    fix: tap.missing.map((m) => m.fix).join('; '),
+    ...(packages.length > 0 ? { packages } : {}),
+  };
+}
+
+/** How `name.vm` resolves on this host: through systemd-resolved, or banger's own ways. */
+export async function checkVmNames(root = '/'): Promise<CheckResult> {
+  const resolved = await access(join(root, 'run/systemd/resolve/io.systemd.Resolve')).then(
+    () => true,
+    () => false,
+  );
+  return resolved
+    ? {
+        name: 'name.vm',
+        verdict: 'ok',
+        detail: 'systemd-resolved runs: banger routes .vm on its bridge to its DNS responder',
+      }
+    : {
+        name: 'name.vm',
+        verdict: 'ok',
+        detail:
+          "no systemd-resolved: `ssh NAME.vm` works through banger's ssh config block; other programs can ask banger's DNS (dig @127.0.0.1 -p 42069 NAME.vm)",
+      };
 }

@@ -58,6 +58,13 @@ export const TOOLS: readonly Tool[] = [
   { name: 'ssh-keygen', package: 'openssh-client', purpose: "makes banger's SSH key" },
   { name: 'git', package: 'git', purpose: 'workspaces', versionArgs: ['--version'] },
   { name: 'ip', package: 'iproute2', purpose: 'tap networking', versionArgs: ['-V'] },
+  {
+    name: 'nft',
+    package: 'nftables',
+    purpose: "tap networking: banger's firewall and NAT rules",
+    versionArgs: ['--version'],
+    optional: true,
+  },
 ];
 
 export async function checkTool(

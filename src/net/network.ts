@@ -26,10 +26,14 @@ export interface Attachment {
 
 export interface NetworkProvider {
   readonly mode: NetworkMode;
+  /** Before a create makes anything: fails at once when this host cannot do this mode. */
+  check(): Promise<void>;
   /** At create: the durable part kept in the VM's record (its guest address). */
   allocate(vm: { id: string; name: string; nat: boolean }): Promise<{ guestIp: string }>;
   /** At boot: the network the VMM attaches the VM to. */
   attach(vm: VmRecord): Promise<Attachment>;
+  /** When the VM's process has ended (stop, kill, a failed boot, reconcile): undoes attach. */
+  detach(vm: Pick<VmRecord, 'id'>): Promise<void>;
   /** At delete, or a create that failed after allocate: gives back what allocate took. */
   release(vm: Pick<VmRecord, 'id' | 'name' | 'guestIp'>): Promise<void>;
   /** At daemon start, with every VM there is: frees what belongs to none of them. */

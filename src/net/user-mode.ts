@@ -17,6 +17,10 @@ export class UserModeNetwork implements NetworkProvider {
   /** `portsInUse`: the forwarded ports our running VMs hold (the handles cache knows). */
   constructor(private readonly portsInUse: () => ReadonlySet<number>) {}
 
+  check(): Promise<void> {
+    return Promise.resolve();
+  }
+
   allocate(): Promise<{ guestIp: string }> {
     return Promise.resolve({ guestIp: USER_NET.ip.split('/')[0]! });
   }
@@ -28,6 +32,10 @@ export class UserModeNetwork implements NetworkProvider {
       guest: USER_NET,
       freePort: () => this.freePort(),
     });
+  }
+
+  detach(): Promise<void> {
+    return Promise.resolve();
   }
 
   release(): Promise<void> {

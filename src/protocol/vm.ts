@@ -66,6 +66,8 @@ export const vmCreate = defineMethod({
     /** An image name, a catalog entry or an OCI reference (pulled on first use). */
     image: imageRef.optional(),
     ...spec,
+    /** user (QEMU's, rootless) or tap (bridge, own address); default: network.mode. */
+    network: z.enum(['user', 'tap']).optional(),
     nat: z.boolean().optional(),
     sshWaitMs,
     /** A repository to be copied in once the VM runs (vm run PATH): checked before boot. */

@@ -59,4 +59,10 @@ export const migrations: readonly string[] = [
   // v4: what an image pulled from an OCI registry was (reference, manifest digest, the
   // config's Env/WorkingDir/User), as JSON; NULL for every other image.
   `ALTER TABLE images ADD COLUMN oci TEXT;`,
+  // v5: tap-mode guest addresses, one per VM (no VM foreign key: the address is taken
+  // before the VM's record is written, and orphans are released at daemon start).
+  `CREATE TABLE addresses (
+    ip    TEXT PRIMARY KEY,
+    vm_id TEXT NOT NULL UNIQUE
+  ) STRICT;`,
 ];

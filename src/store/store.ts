@@ -1,3 +1,4 @@
+import { AddressRepository } from './addresses.js';
 import { openDatabase, type Db } from './database.js';
 import { ImageRepository } from './images.js';
 import { KernelRepository } from './kernels.js';
@@ -8,11 +9,13 @@ export class Store {
   readonly vms: VmRepository;
   readonly images: ImageRepository;
   readonly kernels: KernelRepository;
+  readonly addresses: AddressRepository;
 
   private constructor(readonly db: Db) {
     this.vms = new VmRepository(db);
     this.images = new ImageRepository(db);
     this.kernels = new KernelRepository(db);
+    this.addresses = new AddressRepository(db);
   }
 
   static open(path: string): Store {

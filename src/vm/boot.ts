@@ -82,6 +82,10 @@ export async function boot(
     );
   } catch (err) {
     store.vms.setState(vm.id, 'error', errorMessage(err));
+    await ctx.networks
+      .for(vm.networkMode)
+      .detach(vm)
+      .catch(() => {});
     throw err;
   }
   if (handles.sshPort !== vm.sshPort) store.vms.setSshPort(vm.id, handles.sshPort);

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { FileName, type Layout } from '../config/layout.js';
 import type { FileSyncEntry } from '../config/schema.js';
-import { Networks, type NetworkProvider } from '../net/network.js';
+import { Networks, type NetworkMode, type NetworkProvider } from '../net/network.js';
 import { UserModeNetwork } from '../net/user-mode.js';
 import { ensureSshKey } from '../ssh/connection.js';
 import type { SshKey } from '../ssh/connection.js';
@@ -34,6 +34,8 @@ export interface VmDeps {
   ensureKit(op: OpContext): Promise<string>;
   /** A kernel's modules as a disk (pulled images lack them); undefined without a module tree. */
   ensureModules(kernel: KernelRecord, op: OpContext): Promise<string | undefined>;
+  /** The config's [network] mode and nat: what a create without --network/--nat gets. */
+  networkDefaults?: { mode: NetworkMode; nat: boolean } | undefined;
   /** The network providers; user mode when not given. */
   networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
 }

@@ -12,6 +12,7 @@ import { boot, kernelOf } from './boot.js';
 import type { VmContext } from './context.js';
 import { createOverlay, createWorkDisk, ensureAuthorizedKey, seedHostKey } from './disks.js';
 import { syncFiles } from './file-sync.js';
+import type { NetworkMode } from '../net/network.js';
 import { findVm, viewOf, type VmView } from './lookup.js';
 import { generateName } from './name-generator.js';
 import { validateSpec } from './spec.js';
@@ -23,6 +24,9 @@ export interface CreateRequest {
   vcpu: number;
   memoryMiB: number;
   diskBytes: number;
+  /** Default: the config's network.mode. */
+  network?: NetworkMode | undefined;
+  /** Default: the config's network.nat. */
   nat?: boolean | undefined;
   sshWaitMs?: number | undefined;
   /** A repository the caller will copy in once the VM runs: checked before anything boots. */
@@ -37,6 +41,7 @@ export interface CreateRequest {
 export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext): Promise<VmView> {
   validateSpec(req, 'vm.create');
   if (req.workspace !== undefined) await inspectRepo(req.workspace, ctx.runner);
+  await ctx.networks.for(req.network ?? ctx.networkDefaults?.mode ?? 'user').check();
   const name = reserveName(ctx, req.name);
   try {
     op.progress('resolve image', req.image ?? ctx.defaultImage);
@@ -78,8 +83,8 @@ async function makeVm(
 ): Promise<VmRecord> {
   const { store, layout, runner } = ctx;
   const key = await ctx.sshKey();
-  const nat = req.nat ?? false;
-  const network = ctx.networks.for('user');
+  const nat = req.nat ?? ctx.networkDefaults?.nat ?? false;
+  const network = ctx.networks.for(req.network ?? ctx.networkDefaults?.mode ?? 'user');
   const staging = await Staging.create(layout.vmsDir, id);
   try {
     const files = vmFiles(staging.dir);

@@ -48,5 +48,6 @@ export async function cleanupRuntime(ctx: VmContext, vm: VmRecord): Promise<void
   const handles = await ctx.handles.get(vm);
   await exitMaster(await sshTarget(ctx, vm), ctx.runner).catch(() => undefined);
   await ctx.vmms.forDriver(handles?.driver ?? ctx.vmms.current.driver).cleanup(vm.dir);
+  await ctx.networks.for(vm.networkMode).detach(vm);
   await ctx.handles.drop(vm);
 }

@@ -31,13 +31,21 @@ export interface LaunchSpec {
   network: LaunchNetwork;
 }
 
-/** User-mode networking: ssh forwarded from 127.0.0.1; `nat` lets the guest out. */
-export interface LaunchNetwork {
-  mode: 'user';
-  /** The forwarded port to try first (0: pick one). */
-  sshPort: number;
-  nat: boolean;
-}
+/**
+ * User-mode networking: ssh forwarded from 127.0.0.1; `nat` lets the guest out. Tap: the
+ * VM's NIC on a tap the network made (src/net/tap/), with the MAC it chose.
+ */
+export type LaunchNetwork =
+  | {
+      mode: 'user';
+      /** The forwarded port to try first (0: pick one). */
+      sshPort: number;
+      nat: boolean;
+    }
+  | { mode: 'tap'; tap: string; mac: string };
+
+/** The guest's sshd port: what a tap VM's handles record as their ssh port. */
+export const GUEST_SSH_PORT = 22;
 
 export interface StartOptions {
   signal: AbortSignal;

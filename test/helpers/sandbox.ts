@@ -29,7 +29,12 @@ export interface Sandbox {
  */
 export const SANDBOX_CONFIG = '[oci]\ndefault_registry = "127.0.0.1:1"\n';
 
-export async function makeSandbox(): Promise<Sandbox> {
+export interface SandboxOptions {
+  /** Run every CLI call (and so the daemon it starts, and its VMs) in this network namespace. */
+  netns?: string;
+}
+
+export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // Short base path: Unix socket paths must stay under 108 bytes.
   const dir = await mkdtemp(join(tmpdir(), 'bgr-'));
   const env: Record<string, string> = {
@@ -55,12 +60,15 @@ export async function makeSandbox(): Promise<Sandbox> {
     const pid = Number.parseInt(text, 10);
     return Number.isFinite(pid) && pid > 0 ? pid : undefined;
   };
+  const [file, prefix] = options.netns
+    ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI]]
+    : [process.execPath, [CLI]];
   return {
     dir,
     env,
     layout,
     cli: (args, options = {}) =>
-      execa(process.execPath, [CLI, ...args], {
+      execa(file, [...prefix, ...args], {
         env,
         extendEnv: false,
         reject: false,
@@ -68,7 +76,7 @@ export async function makeSandbox(): Promise<Sandbox> {
         timeout: options.timeoutMs ?? 60_000,
       }),
     spawn: (args) => {
-      const child = execa(process.execPath, [CLI, ...args], {
+      const child = execa(file, [...prefix, ...args], {
         env,
         extendEnv: false,
         reject: false,

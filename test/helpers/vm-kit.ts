@@ -42,7 +42,8 @@ export class ScriptedVmm implements Vmm {
     if (this.onStart instanceof Error) throw this.onStart;
     const pid = ++this.nextPid;
     const files = vmFiles(spec.dir);
-    const port = spec.network.sshPort > 0 ? spec.network.sshPort : await options.freePort();
+    const net = spec.network;
+    const port = net.mode === 'tap' ? 22 : net.sshPort > 0 ? net.sshPort : await options.freePort();
     if (this.onStart === 'ready') {
       this.living.add(pid);
       await writeFile(files.consoleLog, `booting\n${SSHD_READY_LINE}\n`);

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import type { Result } from 'execa';
 import { goldenImage } from './golden.js';
-import { makeSandbox, sandboxProcesses, type Sandbox } from './sandbox.js';
+import { makeSandbox, sandboxProcesses, type Sandbox, type SandboxOptions } from './sandbox.js';
 
 /**
  * A sandbox whose default image is the run's golden image, registered in place (VMs overlay
  * it read-only), so VM tests boot the real thing without building it again.
  */
-export async function vmSandbox(): Promise<Sandbox> {
+export async function vmSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const golden = await goldenImage();
-  const sb = await makeSandbox();
+  const sb = await makeSandbox(options);
   const r = await sb.cli([
     ...['image', 'register', 'debian-bookworm', '--rootfs', golden.rootfs],
     ...['--kernel', golden.kernel, '--initrd', golden.initrd, '--modules', golden.modules],

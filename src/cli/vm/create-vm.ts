@@ -33,6 +33,7 @@ export async function createVm(
             ...(flags.name !== undefined ? { name: flags.name } : {}),
             ...(flags.image !== undefined ? { image: flags.image } : {}),
             ...(flags.nat ? { nat: true } : {}),
+            ...(flags.network !== undefined ? { network: flags.network } : {}),
             ...(workspace !== undefined ? { workspace } : {}),
             ...sshWaitParam(flags),
           },

@@ -19,6 +19,7 @@ export interface CreateFlags extends SpecFlags {
   name?: string;
   image?: string;
   nat?: boolean;
+  network?: 'user' | 'tap';
   sshWaitSeconds?: number;
 }
 
@@ -147,6 +148,12 @@ export function addCreateFlags(cmd: Command): Command {
     );
   addSpecFlags(cmd);
   showCreateDefaults(cmd);
-  cmd.option('--nat', 'let the guest reach outside networks (default: only the host, over ssh)');
+  cmd.addOption(
+    new Option(
+      '--network <mode>',
+      'user (rootless, ssh forwarded from 127.0.0.1) or tap (a bridge, its own address, name.vm); default: network.mode',
+    ).choices(['user', 'tap']),
+  );
+  cmd.option('--nat', 'let the guest reach outside networks (default: network.nat, off)');
   return addSshWaitFlag(cmd);
 }

@@ -18,13 +18,18 @@ export const TCG_TB_SIZE_MIB = 40;
 export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): string[] {
   const files = vmFiles(spec.dir);
   const net = spec.network;
-  const netdev = [
-    'user',
-    'id=net0',
-    // restrict=on: the guest reaches nothing but the forwarded port (no host, no outside).
-    `restrict=${net.nat ? 'off' : 'on'}`,
-    `hostfwd=tcp:127.0.0.1:${net.sshPort}-:22`,
-  ].join(',');
+  noComma(net.mode === 'tap' ? net.tap : '');
+  const netdev =
+    net.mode === 'tap'
+      ? `tap,id=net0,ifname=${net.tap},script=no,downscript=no`
+      : [
+          'user',
+          'id=net0',
+          // restrict=on: the guest reaches nothing but the forwarded port (no host, no outside).
+          `restrict=${net.nat ? 'off' : 'on'}`,
+          `hostfwd=tcp:127.0.0.1:${net.sshPort}-:22`,
+        ].join(',');
+  const nic = `virtio-net-device,netdev=net0${net.mode === 'tap' ? `,mac=${net.mac}` : ''}`;
   return [
     // The id in the name lets liveness checks tell our process for this VM from a reused pid.
     ['-name', `banger-${spec.id}`],
@@ -42,7 +47,7 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     drive('system', spec.systemDisk.path, spec.systemDisk.format),
     drive('work', spec.workDisk, 'raw'),
     (spec.readOnlyDisks ?? []).flatMap((path, i) => drive(`ro${i}`, path, 'raw', true)),
-    ['-netdev', netdev, '-device', 'virtio-net-device,netdev=net0'],
+    ['-netdev', netdev, '-device', nic],
     ['-serial', `file:${files.consoleLog}`],
     dataPort(files.dataSocket),
     ['-qmp', `unix:${files.qmpSocket},server=on,wait=off`],

@@ -9,14 +9,15 @@ import {
   waitForExit,
 } from '../../system/proc.js';
 import type { Runner } from '../../system/runner.js';
-import type {
-  Accel,
-  HostStats,
-  LaunchSpec,
-  StartOptions,
-  VmHandles,
-  Vmm,
-  VmmCapabilities,
+import {
+  GUEST_SSH_PORT,
+  type Accel,
+  type HostStats,
+  type LaunchSpec,
+  type StartOptions,
+  type VmHandles,
+  type Vmm,
+  type VmmCapabilities,
 } from '../vmm.js';
 import { qemuArgs } from './args.js';
 import { parseQemuHandles } from './handles.js';
@@ -58,10 +59,16 @@ export class QemuVmm implements Vmm {
   }
 
   async start(spec: LaunchSpec, options: StartOptions): Promise<VmHandles> {
-    let port = spec.network.sshPort > 0 ? spec.network.sshPort : await options.freePort();
+    const net = spec.network;
+    if (net.mode === 'tap')
+      return this.launch(spec, options).catch(async (err: unknown) => {
+        await this.killFromPidfile(spec);
+        throw err;
+      });
+    let port = net.sshPort > 0 ? net.sshPort : await options.freePort();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.launch({ ...spec, network: { ...spec.network, sshPort: port } }, options);
+        return await this.launch({ ...spec, network: { ...net, sshPort: port } }, options);
       } catch (err) {
         await this.killFromPidfile(spec);
         if (!(err instanceof PortInUseError) || attempt >= PORT_ATTEMPTS) throw err;
@@ -81,8 +88,13 @@ export class QemuVmm implements Vmm {
         cwd: spec.dir,
       });
     } catch (err) {
-      if (err instanceof SubprocessError && /hostfwd|host forwarding/i.test(err.stderrTail))
-        throw new PortInUseError(spec.network.sshPort);
+      const net = spec.network;
+      if (
+        net.mode === 'user' &&
+        err instanceof SubprocessError &&
+        /hostfwd|host forwarding/i.test(err.stderrTail)
+      )
+        throw new PortInUseError(net.sshPort);
       throw err;
     }
     const pid = Number.parseInt(await readFile(files.pidFile, 'utf8'), 10);
@@ -99,7 +111,7 @@ export class QemuVmm implements Vmm {
       pid,
       controlSocket: files.qmpSocket,
       consoleLog: files.consoleLog,
-      sshPort: spec.network.sshPort,
+      sshPort: spec.network.mode === 'tap' ? GUEST_SSH_PORT : spec.network.sshPort,
       startedAt,
       dataSocket: files.dataSocket,
     };

@@ -1,0 +1,132 @@
+// Tap networking through the real CLI on real VMs, all inside network namespaces this file
+// makes and deletes: the daemon (and so its bridge, taps, nftables tables and VMs) runs in
+// one; a second plays "outside" for NAT. Nothing is sent anywhere else.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { linkOutside, makeNetns, type Netns } from '../helpers/netns.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+import { assertNoVmLeft, ok, out, vmSandbox } from '../helpers/vm.js';
+
+const BOOT = { timeoutMs: 600_000 };
+const SMALL = ['--memory', '512M', '--vcpu', '1'];
+
+describe('tap networking in a network namespace', () => {
+  let ns: Netns;
+  let outside: Netns & { ip: string };
+  let sb: Sandbox;
+  const stopOutside: (() => void)[] = [];
+
+  before(async () => {
+    ns = await makeNetns();
+    outside = await linkOutside(ns);
+    sb = await vmSandbox({ netns: ns.name });
+  });
+  after(async () => {
+    for (const stop of stopOutside) stop();
+    await sb?.dispose();
+    await outside?.dispose();
+    await ns?.dispose();
+  });
+
+  const inNs = (args: string[]) => ns.exec(args[0]!, args.slice(1));
+  /** curl in a VM (its exit code: 0 fetched, 28 timed out, 7 refused). */
+  const curlIn = (vm: string, url: string) =>
+    sb.cli(['vm', 'ssh', vm, '--', 'curl', '-sS', '-m', '3', url]);
+  const show = async (name: string) =>
+    JSON.parse(out(ok(await sb.cli(['vm', 'show', name, '--json'])))) as Record<string, unknown>;
+  const state = async () => ({
+    links: out(await inNs(['ip', '-o', 'link', 'show']))
+      .split('\n')
+      .map((l) => l.split(':')[1]?.trim().split('@')[0])
+      .filter((n) => n && n !== 'lo')
+      .sort(),
+    tables: out(await inNs(['nft', 'list', 'tables'])),
+  });
+
+  test('a tap VM has its own address, serves the host, and is isolated from the outside and other VMs', async () => {
+    ok(
+      await sb.cli(['vm', 'create', '--name', 'a', '--network', 'tap', ...SMALL], BOOT),
+      'create a',
+    );
+    const a = await show('a');
+    assert.equal(a.network, 'tap');
+    assert.equal(a.guestIp, '172.30.0.2');
+    const addr = out(ok(await sb.cli(['vm', 'ssh', 'a', '--', 'ip', '-4', '-o', 'addr', 'show'])));
+    assert.match(addr, /inet 172\.30\.0\.2\/24/);
+
+    // A server in the guest is reached from the host at the guest's address.
+    ok(
+      await sb.cli([
+        'vm',
+        'session',
+        'start',
+        'a',
+        'web',
+        '--',
+        'sh',
+        '-c',
+        'mkdir -p /root/www && echo served > /root/www/f && exec busybox httpd -f -p 3000 -h /root/www',
+      ]),
+    );
+    let fetched = '';
+    for (let i = 0; i < 50 && fetched !== 'served'; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      fetched = await fetchIn(ns, 'http://172.30.0.2:3000/f');
+    }
+    assert.equal(fetched, 'served');
+
+    // Without NAT the guest reaches nothing outside; nor the host, but for DNS.
+    const server = outsideServer(outside);
+    stopOutside.push(server.stop);
+    const noNat = await curlIn('a', `http://${outside.ip}:8080/`);
+    assert.equal(noNat.exitCode, 28, `no NAT: outside unreachable (${String(noNat.stderr)})`);
+    // The host answers a guest for DNS only: another port on the bridge address is dropped.
+    const hostPort = await curlIn('a', 'http://172.30.0.1:8080/');
+    assert.equal(hostPort.exitCode, 28, String(hostPort.stderr));
+
+    // A second VM, with NAT, reaches the outside; the two cannot reach each other.
+    ok(
+      await sb.cli(['vm', 'create', '--name', 'b', '--network', 'tap', '--nat', ...SMALL], BOOT),
+      'create b',
+    );
+    assert.equal((await show('b')).guestIp, '172.30.0.3');
+    const viaNat = await curlIn('b', `http://${outside.ip}:8080/`);
+    assert.equal(out(ok(viaNat, 'NAT fetch')), 'outside');
+    const vmToVm = await curlIn('b', 'http://172.30.0.2:3000/f');
+    assert.equal(vmToVm.exitCode, 28, `VM to VM must be dropped: ${out(vmToVm)}`);
+
+    // Stop and delete give back taps and rules: the namespace looks as before the VMs.
+    ok(await sb.cli(['vm', 'rm', 'b'], BOOT));
+    ok(await sb.cli(['vm', 'stop', 'a'], BOOT));
+    const after = await state();
+    assert.deepEqual(
+      after.links.filter((l) => l!.startsWith('bt-')),
+      [],
+    );
+    assert.equal(after.tables, '', 'no banger table once no tap VM runs');
+    ok(await sb.cli(['vm', 'rm', 'a']));
+    await assertNoVmLeft(sb);
+  });
+});
+
+/** A GET from inside a namespace with node's fetch: the body, or "" when it failed. */
+async function fetchIn(ns: Netns, url: string): Promise<string> {
+  const r = await ns.exec(process.execPath, [
+    '-e',
+    `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) }).then((r) => r.text()).then((t) => process.stdout.write(t))`,
+  ]);
+  return r.exitCode === 0 ? String(r.stdout) : '';
+}
+
+/** An HTTP server in the "outside" namespace answering "outside" on port 8080. */
+function outsideServer(outside: Netns & { ip: string }): { stop: () => void } {
+  const child = outside.exec(
+    process.execPath,
+    [
+      '-e',
+      `require('node:http').createServer((q, s) => s.end('outside')).listen(8080, ${JSON.stringify(outside.ip)})`,
+    ],
+    { timeoutMs: 600_000 },
+  );
+  return { stop: () => void child.kill() };
+}
