@@ -95,6 +95,33 @@ describe('tap networking in a network namespace', () => {
     const vmToVm = await curlIn('b', 'http://172.30.0.2:3000/f');
     assert.equal(vmToVm.exitCode, 28, `VM to VM must be dropped: ${out(vmToVm)}`);
 
+    // name.vm: banger's responder on 127.0.0.1 for the host, on the bridge for guests.
+    const dig = async (...q: string[]) =>
+      out(await inNs(['dig', '@127.0.0.1', '-p', '42069', '+short', '+timeout=2', ...q]));
+    assert.equal(await dig('a.vm'), '172.30.0.2');
+    assert.equal(await dig('-x', '172.30.0.3'), 'b.vm.');
+    const unknown = out(await inNs(['dig', '@127.0.0.1', '-p', '42069', '+timeout=2', 'nope.vm']));
+    assert.match(unknown, /status: NXDOMAIN/);
+    assert.equal(
+      out(ok(await sb.cli(['vm', 'ssh', 'b', '--', 'getent', 'hosts', 'a.vm']))).split(/\s+/)[0],
+      '172.30.0.2',
+    );
+
+    // kill -9 of the daemon, then a restart: the same taps and rules, no duplicate, VMs kept.
+    const before = await state();
+    const rulesBefore = out(await inNs(['nft', 'list', 'ruleset']));
+    process.kill((await sb.daemonPid())!, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+    ok(await sb.cli(['vm', 'ls']), 'vm ls restarts the daemon');
+    const again = await state();
+    assert.deepEqual(
+      again.links.filter((l) => !l!.startsWith('bp-')),
+      before.links.filter((l) => !l!.startsWith('bp-')),
+    );
+    assert.equal(out(await inNs(['nft', 'list', 'ruleset'])), rulesBefore);
+    assert.equal(await dig('b.vm'), '172.30.0.3');
+    assert.equal(out(ok(await curlIn('b', `http://${outside.ip}:8080/`))), 'outside');
+
     // Stop and delete give back taps and rules: the namespace looks as before the VMs.
     ok(await sb.cli(['vm', 'rm', 'b'], BOOT));
     ok(await sb.cli(['vm', 'stop', 'a'], BOOT));

@@ -25,6 +25,7 @@ const runner: Runner = {
     calls.push(input ? `${line} <<< ${input.trim().split('\n').join(' ; ')}` : line);
     const ok = (stdout = ''): Promise<RunResult> =>
       Promise.resolve({ exitCode: 0, stdout, stderr: '' } as RunResult);
+    if (file === 'resolvectl') return ok();
     if (file === 'nft') {
       rules.push(input);
       return ok();
@@ -227,4 +228,46 @@ test('no tap VM: reconcile touches nothing on the host', async () => {
   await network().reconcile([vm('3333333333333333', '10.0.2.15', { networkMode: 'user' })]);
   assert.deepEqual(calls, []);
   await writeFile(join(dir, 'unused'), '');
+});
+
+test('the DNS responder starts with the bridge and knows every tap VM holding an address', async () => {
+  const listened: { host: string; port: number }[][] = [];
+  const records: { name: string; ip: string }[][] = [];
+  const dns = {
+    listen: (a: readonly { host: string; port: number }[]) => {
+      listened.push([...a]);
+      return Promise.resolve();
+    },
+    setRecords: (r: readonly { name: string; ip: string }[]) => void records.push([...r]),
+  };
+  store.db
+    .prepare(
+      "INSERT INTO kernels (id, name, version, source, dir, kernel_file, sha256, created_at) VALUES ('k','k','','','/','/k','0','now')",
+    )
+    .run();
+  store.db
+    .prepare(
+      "INSERT INTO images (id, name, dir, rootfs_file, kernel_id, created_at) VALUES ('i','img','/','/r','k','now')",
+    )
+    .run();
+  const net = network({ dns, resolvedSocket: join(dir, 'resolved.sock') });
+  await writeFile(join(dir, 'resolved.sock'), '');
+  const a = vm('aaaaaaaaaaaaaaaa', '');
+  const { guestIp } = await net.allocate(a);
+  store.vms.insert({ ...a, name: 'box', guestIp });
+  await net.attach({ ...a, name: 'box', guestIp });
+  assert.deepEqual(listened, [
+    [
+      { host: '127.0.0.1', port: 42069 },
+      { host: '172.30.0.1', port: 42069 },
+    ],
+  ]);
+  assert.deepEqual(records.at(-1), [{ name: 'box', ip: '172.30.0.2' }]);
+  assert.ok(calls.includes('resolvectl dns banger0 172.30.0.1:42069'));
+  assert.ok(calls.includes('resolvectl domain banger0 ~vm'));
+  await net.detach(a);
+  await net.release(a);
+  assert.deepEqual(records.at(-1), [], 'a deleted VM is no longer answered');
+  await net.close();
+  assert.ok(calls.includes('resolvectl revert banger0'), 'close reverts the route');
 });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { BangerError, ErrorCode } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { VmRecord } from '../../store/vms.js';
@@ -28,6 +28,16 @@ export interface TapDeps {
   ipForwardFile?: string;
   /** The host check; a test may give its own. */
   support?: () => Promise<TapSupport>;
+  /** banger's DNS responder: started with the bridge, told every tap VM's name. */
+  dns?: VmDns;
+  /** systemd-resolved's control socket: when it exists, `.vm` on the bridge goes to banger. */
+  resolvedSocket?: string;
+}
+
+/** What the tap network needs of the DNS responder (net/dns/server.ts). */
+export interface VmDns {
+  listen(addresses: readonly { host: string; port: number }[]): Promise<unknown>;
+  setRecords(records: readonly { name: string; ip: string }[]): void;
 }
 
 /**
@@ -47,6 +57,8 @@ export class TapNetwork implements NetworkProvider {
   private readonly serial = new KeyedMutex();
   private support: Promise<TapSupport> | undefined;
   private bridgeReady = false;
+  private dnsListening = false;
+  private resolvedRouted = false;
 
   constructor(private readonly deps: TapDeps) {
     this.subnet = parseSubnet(deps.config.subnet);
@@ -99,6 +111,7 @@ export class TapNetwork implements NetworkProvider {
       await deleteLink(this.deps.runner, tap).catch(() => {});
       throw err;
     }
+    this.updateRecords();
     return {
       launch: { mode: 'tap', tap, mac },
       guest: { ip: `${ip}/${this.subnet.prefix}`, gateway: this.hostIp, dns: this.hostIp },
@@ -114,6 +127,7 @@ export class TapNetwork implements NetworkProvider {
 
   release(vm: Pick<VmRecord, 'id'>): Promise<void> {
     this.deps.store.addresses.release(vm.id);
+    this.updateRecords();
     return Promise.resolve();
   }
 
@@ -142,6 +156,7 @@ export class TapNetwork implements NetworkProvider {
           mac: macFor(v.id),
           nat: v.nat,
         });
+    this.updateRecords();
     if (running.length > 0) await this.ensureBridge();
     await this.applyRules();
     this.pool.refill();
@@ -156,16 +171,77 @@ export class TapNetwork implements NetworkProvider {
     return [...this.attached.values()].find((v) => v.ip === ip);
   }
 
-  /** The daemon closes: the pool's taps go; the VMs' taps, bridge and rules stay with them. */
+  /**
+   * The daemon closes: the pool's taps go and systemd-resolved forgets the `.vm` route (no
+   * responder answers it now); the VMs' taps, bridge and rules stay with the VMs.
+   */
   async close(): Promise<void> {
     await this.pool.close();
+    if (this.resolvedRouted)
+      await this.deps.runner.run('resolvectl', ['revert', this.deps.config.bridge], {
+        allowFailure: true,
+      });
   }
 
+  /**
+   * The bridge, then the DNS responder on 127.0.0.1 and on the bridge address (guests ask
+   * port 53 there, redirected to it), then systemd-resolved's `.vm` route where it runs.
+   * Once per daemon; a failure is the attach's error and the next attach tries again.
+   */
   private async ensureBridge(): Promise<void> {
     if (this.bridgeReady) return;
-    const { bridge } = this.deps.config;
+    const { bridge, dnsPort } = this.deps.config;
     await ensureBridge(this.deps.runner, bridge, this.hostIp, this.subnet.prefix);
+    if (this.deps.dns && !this.dnsListening) {
+      await this.deps.dns.listen([
+        { host: '127.0.0.1', port: dnsPort },
+        { host: this.hostIp, port: dnsPort },
+      ]);
+      this.dnsListening = true;
+    }
+    await this.routeResolved();
     this.bridgeReady = true;
+  }
+
+  /** The names the responder answers: every tap VM that holds its address (deleted: none). */
+  private updateRecords(): void {
+    if (!this.deps.dns) return;
+    const held = this.deps.store.addresses.taken();
+    this.deps.dns.setRecords(
+      this.deps.store.vms
+        .list()
+        .filter((v) => v.networkMode === 'tap' && v.guestIp && held.has(v.guestIp))
+        .map((v) => ({ name: v.name, ip: v.guestIp! })),
+    );
+  }
+
+  /** Where systemd-resolved runs, `.vm` on the bridge link is asked of banger's responder. */
+  private async routeResolved(): Promise<void> {
+    if (!(await this.resolvedRuns())) return;
+    const { bridge, dnsPort } = this.deps.config;
+    const r1 = await this.deps.runner.run(
+      'resolvectl',
+      ['dns', bridge, `${this.hostIp}:${dnsPort}`],
+      {
+        allowFailure: true,
+      },
+    );
+    const r2 = await this.deps.runner.run('resolvectl', ['domain', bridge, '~vm'], {
+      allowFailure: true,
+    });
+    if (r1.exitCode !== 0 || r2.exitCode !== 0)
+      this.deps.log.warn(
+        { err: (r1.stderr + r2.stderr).trim() },
+        'tap: resolvectl failed; name.vm resolves through banger only',
+      );
+    else this.resolvedRouted = true;
+  }
+
+  private async resolvedRuns(): Promise<boolean> {
+    return access(this.deps.resolvedSocket ?? '/run/systemd/resolve/io.systemd.Resolve').then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Both tables from the attached VMs, or none when no tap VM runs. */
