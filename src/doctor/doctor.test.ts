@@ -7,7 +7,15 @@ import { resolveLayout } from '../config/layout.js';
 import { realRunner } from '../system/runner.js';
 import { missingPackages, worst } from './check.js';
 import { runDoctor } from './doctor.js';
-import { checkDeviceMapper, checkKvm, checkNode, checkTun } from './host-checks.js';
+import {
+  checkDeviceMapper,
+  checkKvm,
+  checkNetworkModes,
+  checkNode,
+  checkTun,
+  checkVmNames,
+} from './host-checks.js';
+import { tapSupport } from '../net/tap/host-support.js';
 import { checkTool, TOOLS } from './tools.js';
 
 let dir: string;
@@ -62,6 +70,54 @@ test('tun and device-mapper checks warn with a fix when absent', async () => {
   const full = await fakeRoot('full', [], ['dev/net/tun', 'dev/mapper/control']);
   assert.equal((await checkTun(full)).verdict, 'ok');
   assert.equal((await checkDeviceMapper(full)).verdict, 'ok');
+});
+
+test('network modes: user always; tap when the host has all it needs, else what lacks and the fix', async () => {
+  const all = await checkNetworkModes(() => Promise.resolve({ ok: true, missing: [] }));
+  assert.deepEqual(all, {
+    name: 'network modes',
+    verdict: 'ok',
+    detail: 'user, tap (--network tap)',
+  });
+  const some = await checkNetworkModes(() =>
+    Promise.resolve({
+      ok: false,
+      missing: [
+        { what: 'root or CAP_NET_ADMIN', fix: 'run bangerd as root' },
+        { what: 'the nft program', fix: 'apt-get install nftables' },
+      ],
+    }),
+  );
+  assert.equal(some.verdict, 'warn');
+  assert.equal(some.detail, 'user only: tap needs root or CAP_NET_ADMIN, the nft program');
+  assert.equal(some.fix, 'run bangerd as root; apt-get install nftables');
+  assert.deepEqual(some.packages, ['nftables']);
+});
+
+test('tap support reads capabilities and programs; an unprivileged process lacks CAP_NET_ADMIN', async () => {
+  const status = join(dir, 'status');
+  await writeFile(status, 'Name:\tx\nCapEff:\t0000000000000000\n');
+  const none = await tapSupport({ procStatus: status, path: join(dir, 'empty-path') });
+  assert.deepEqual(
+    none.missing.map((m) => m.what).filter((w) => w !== '/dev/net/tun' && w !== 'bridge support'),
+    ['root or CAP_NET_ADMIN', 'the ip program', 'the nft program'],
+  );
+  await writeFile(status, 'CapEff:\t0000000000001000\n');
+  const admin = await tapSupport({ procStatus: status, path: join(dir, 'empty-path') });
+  assert.equal(
+    admin.missing.some((m) => m.what === 'root or CAP_NET_ADMIN'),
+    false,
+  );
+});
+
+test('name.vm: says how names resolve with and without systemd-resolved', async () => {
+  assert.match(
+    (await checkVmNames(join(dir, 'no-root'))).detail,
+    /no systemd-resolved: `ssh NAME\.vm`/,
+  );
+  await mkdir(join(dir, 'r/run/systemd/resolve'), { recursive: true });
+  await writeFile(join(dir, 'r/run/systemd/resolve/io.systemd.Resolve'), '');
+  assert.match((await checkVmNames(join(dir, 'r'))).detail, /systemd-resolved runs/);
 });
 
 test('node version floor', () => {

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { linkOutside, makeNetns, type Netns } from '../helpers/netns.js';
-import type { Sandbox } from '../helpers/sandbox.js';
+import { writeFile } from 'node:fs/promises';
+import { SANDBOX_CONFIG, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, ok, out, vmSandbox } from '../helpers/vm.js';
 
 const BOOT = { timeoutMs: 600_000 };
@@ -122,6 +123,16 @@ describe('tap networking in a network namespace', () => {
     assert.equal(await dig('b.vm'), '172.30.0.3');
     assert.equal(out(ok(await curlIn('b', `http://${outside.ip}:8080/`))), 'outside');
 
+    // network.vm_to_vm = true (read at daemon start) lets the two reach each other.
+    await writeFile(sb.layout.configFile, `${SANDBOX_CONFIG}[network]\nvm_to_vm = true\n`);
+    ok(await sb.cli(['daemon', 'stop']));
+    assert.equal(
+      out(ok(await curlIn('b', 'http://172.30.0.2:3000/f'), 'vm_to_vm fetch')),
+      'served',
+    );
+    await writeFile(sb.layout.configFile, SANDBOX_CONFIG);
+    ok(await sb.cli(['daemon', 'stop']));
+
     // Stop and delete give back taps and rules: the namespace looks as before the VMs.
     ok(await sb.cli(['vm', 'rm', 'b'], BOOT));
     ok(await sb.cli(['vm', 'stop', 'a'], BOOT));
@@ -132,6 +143,31 @@ describe('tap networking in a network namespace', () => {
     );
     assert.equal(after.tables, '', 'no banger table once no tap VM runs');
     ok(await sb.cli(['vm', 'rm', 'a']));
+    await assertNoVmLeft(sb);
+  });
+
+  test('8 parallel tap creates get 8 distinct addresses and taps; deleting them leaves none', async () => {
+    const names = Array.from({ length: 8 }, (_, i) => `p${i}`);
+    const created = await Promise.all(
+      names.map((n) =>
+        sb.cli(
+          ['vm', 'create', '--name', n, '--network', 'tap', '--memory', '256M', '--vcpu', '1'],
+          BOOT,
+        ),
+      ),
+    );
+    for (const r of created) ok(r, 'parallel create');
+    const ips = await Promise.all(names.map(async (n) => String((await show(n)).guestIp)));
+    assert.equal(new Set(ips).size, 8, ips.join(' '));
+    const taps = (await state()).links.filter((l) => l!.startsWith('bt-'));
+    assert.equal(taps.length, 8);
+    ok(await sb.cli(['vm', 'rm', ...names], BOOT));
+    const after = await state();
+    assert.deepEqual(
+      after.links.filter((l) => l!.startsWith('bt-')),
+      [],
+    );
+    assert.equal(after.tables, '');
     await assertNoVmLeft(sb);
   });
 });

@@ -1,20 +1,20 @@
 import { execa } from 'execa';
 import { benchGolden } from './golden.js';
-import { CLI, makeSandbox, type Sandbox } from './sandbox.js';
+import { CLI, makeSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
 
 /**
  * A benchmark's private banger: a sandbox whose default image is the golden one (built, or
  * from BANGER_BENCH_GOLDEN), and a `cli` that throws with stderr when a command fails.
  */
-export async function benchSandbox(): Promise<{
+export async function benchSandbox(options: SandboxOptions = {}): Promise<{
   sb: Sandbox;
   golden: Awaited<ReturnType<typeof benchGolden>>;
   cli: (args: string[]) => Promise<{ stdout: string; stderr: string }>;
 }> {
   const golden = await benchGolden();
-  const sb = await makeSandbox();
+  const sb = await makeSandbox(options);
   const cli = async (args: string[]) => {
-    const r = await execa(process.execPath, [CLI, ...args], {
+    const r = await execa(...command(options, args), {
       env: sb.env,
       extendEnv: false,
       reject: false,
@@ -34,3 +34,10 @@ export async function benchSandbox(): Promise<{
 export const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+
+/** The CLI, run in the sandbox's network namespace when it has one. */
+function command(options: SandboxOptions, args: string[]): [string, string[]] {
+  return options.netns
+    ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+}
