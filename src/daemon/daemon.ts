@@ -114,6 +114,7 @@ export class Daemon {
       defaultImage: config.defaultImageName,
       fileSync: config.fileSync,
       qemuImg: config.vmm.qemuImgBinary,
+      manageSshConfig: config.ssh.manageConfig,
       ensureKit: (op) => ensureGuestKit(layout, realRunner, op),
       ensureModules: (kernel, op) => ensureModulesDisk(layout, realRunner, kernel, op),
     });

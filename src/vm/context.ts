@@ -34,6 +34,8 @@ export interface VmDeps {
   ensureKit(op: OpContext): Promise<string>;
   /** A kernel's modules as a disk (pulled images lack them); undefined without a module tree. */
   ensureModules(kernel: KernelRecord, op: OpContext): Promise<string | undefined>;
+  /** ssh.manage_config: keep banger's Include block in ~/.ssh/config (default true). */
+  manageSshConfig?: boolean | undefined;
   /** The network providers; user mode when not given. */
   networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
 }
