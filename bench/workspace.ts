@@ -29,6 +29,8 @@ try {
     user: 'root',
     keyFile: join(sb.layout.sshDir, 'id_ed25519'),
     controlPath: join(sb.layout.runtimeDir, 'ssh', show.id),
+    knownHostsFile: sb.layout.knownHosts,
+    hostKeyAlias: 'bench.vm',
   };
   const ssh = (command: string) => [
     'ssh',

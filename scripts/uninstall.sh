@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Stops bangerd, removes the banger/bangerd links that `npm link` made, and prints the data
-# directories, which are left for you to delete by hand.
+# Stops bangerd, removes banger's block from ~/.ssh/config and the banger/bangerd links that
+# `npm link` made, and prints the data directories, which are left for you to delete by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node bin/banger.js daemon stop || true
+node bin/banger.js internal ssh-config --remove || true
 paths=$(node bin/banger.js internal paths)
 npm unlink -g banger >/dev/null 2>&1 || true
 echo "removed the banger and bangerd links (if there were any)"

@@ -18,6 +18,8 @@ export const ErrorCode = {
   Conflict: 'CONFLICT',
   /** The guest booted but its sshd never announced itself: the VM is kept for inspection. */
   SshTimeout: 'SSH_TIMEOUT',
+  /** The VM's sshd answered with a host key other than the one banger made and pinned. */
+  HostKey: 'HOST_KEY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -20,8 +20,18 @@ export const FileName = {
   guestKit: 'guest-kit-2.ext4',
   /** In sshDir: banger's private key (the public one is this plus .pub). */
   sshKey: 'id_ed25519',
+  /** In sshDir: every VM's ssh host key, one line per VM keyed by its alias (`<name>.vm`). */
+  knownHosts: 'known_hosts',
+  /** In sshDir: `Host *.vm` for the user's own ssh, included from ~/.ssh/config. */
+  sshClientConfig: 'ssh_config',
   /** In the runtime dir: one ssh control socket per running VM. */
   sshControlDir: 'ssh',
+} as const;
+
+/** In the user's home: the one file outside banger's dirs that banger edits (a marked block). */
+export const HomeName = {
+  sshDir: '.ssh',
+  sshConfig: 'config',
 } as const;
 
 export interface Layout {
@@ -35,6 +45,10 @@ export interface Layout {
   imagesDir: string;
   kernelsDir: string;
   sshDir: string;
+  knownHosts: string;
+  sshClientConfig: string;
+  /** `~/.ssh/config`: banger keeps an Include of sshClientConfig there, between markers. */
+  userSshConfig: string;
   guestKit: string;
   cacheDir: string;
   runtimeDir: string;
@@ -69,6 +83,9 @@ export function resolveLayout(env: Env = process.env): Layout {
     imagesDir: join(stateDir, FileName.imagesDir),
     kernelsDir: join(stateDir, FileName.kernelsDir),
     sshDir: join(stateDir, FileName.sshDir),
+    knownHosts: join(stateDir, FileName.sshDir, FileName.knownHosts),
+    sshClientConfig: join(stateDir, FileName.sshDir, FileName.sshClientConfig),
+    userSshConfig: join(home, HomeName.sshDir, HomeName.sshConfig),
     guestKit: join(stateDir, FileName.guestKit),
     cacheDir,
     runtimeDir,
@@ -142,6 +159,7 @@ export const STAGING_SUFFIX = '.staging';
 export function everyName(): Record<string, Record<string, string>> {
   return {
     FileName,
+    HomeName,
     VmFileName,
     ImageFileName,
     KernelFileName,

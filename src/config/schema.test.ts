@@ -26,7 +26,16 @@ test('defaultConfig fills every default', () => {
     imageBuild: { mirror: undefined, packages: [] },
     catalog: { images: [], kernels: [] },
     oci: { defaultRegistry: undefined, insecureRegistries: [] },
+    ssh: { manageConfig: true },
   });
+});
+
+test('[ssh]: manage_config is true or false', () => {
+  const off = validateConfig({ ssh: { manage_config: false } });
+  assert.ok(off.success);
+  assert.deepEqual(off.data.ssh, { manageConfig: false });
+  for (const bad of [{ ssh: { manage_config: 'no' } }, { ssh: { manage: false } }])
+    assert.equal(validateConfig(bad).success, false, JSON.stringify(bad));
 });
 
 test('[oci]: the default registry and insecure registries are host[:port]', () => {

@@ -51,6 +51,8 @@ export interface Config {
    * host[:port] entries reached over plain HTTP (loopback always is).
    */
   oci: { defaultRegistry?: string; insecureRegistries: string[] };
+  /** manage_config: keep banger's Include block in ~/.ssh/config, for `ssh NAME.vm`. */
+  ssh: { manageConfig: boolean };
 }
 
 /** How a TOML value reads in an error message: strings quoted, tables and arrays by kind. */
@@ -262,6 +264,9 @@ const ociShape = {
   default_registry: registryHost.optional(),
   insecure_registries: z.array(registryHost).optional(),
 };
+const sshShape = {
+  manage_config: z.boolean().optional(),
+};
 const topShape = {
   default_image_name: text(imageNameProblem).optional(),
   vm_defaults: table(vmDefaultsShape).optional(),
@@ -276,6 +281,7 @@ const topShape = {
   image_build: table(imageBuildShape).optional(),
   catalog: table(catalogShape).optional(),
   oci: table(ociShape).optional(),
+  ssh: table(sshShape).optional(),
 };
 
 /** `~/x` is the host user's home, as in a shell. */
@@ -298,6 +304,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   image_build: Object.keys(imageBuildShape),
   catalog: Object.keys(catalogShape),
   oci: Object.keys(ociShape),
+  ssh: Object.keys(sshShape),
 };
 
 const rawSchema = z.strictObject(topShape);
@@ -333,6 +340,7 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
       defaultRegistry: oci.default_registry,
       insecureRegistries: oci.insecure_registries ?? [],
     },
+    ssh: { manageConfig: raw.ssh?.manage_config ?? true },
   };
 }
 

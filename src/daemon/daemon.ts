@@ -133,6 +133,7 @@ export class Daemon {
       defaultImage: config.defaultImageName,
       fileSync: config.fileSync,
       qemuImg: config.vmm.qemuImgBinary,
+      manageSshConfig: config.ssh.manageConfig,
       ensureKit: (op) => ensureGuestKit(layout, realRunner, op),
       ensureModules: (kernel, op) => ensureModulesDisk(layout, realRunner, kernel, op),
       networkDefaults: { mode: config.network.mode, nat: config.network.nat },

@@ -200,6 +200,9 @@ export const vmSsh = defineMethod({
     user: z.string(),
     keyFile: z.string(),
     controlPath: z.string(),
+    /** banger's known_hosts and the VM's alias in it: the host key is checked strictly. */
+    knownHostsFile: z.string(),
+    hostKeyAlias: z.string(),
     /** How a user's command runs there: its image's Env, WorkingDir and User. */
     run: z
       .object({

@@ -4,6 +4,7 @@ import { FileName } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { ensurePrivateDir } from '../system/private-dir.js';
 import type { RunResult, Runner } from '../system/runner.js';
+import { VM_HOST_SUFFIX } from './known-hosts.js';
 import { remoteCommand, sshDestination, sshOptions, type SshTarget } from './options.js';
 
 // banger reaches its guests with OpenSSH and its own ed25519 key. One multiplexed master
@@ -48,6 +49,11 @@ export async function ensureMaster(
 ): Promise<void> {
   if (await masterAlive(t, runner)) return;
   await rm(t.controlPath, { force: true });
+  // ssh -E appends: only what this attempt wrote counts.
+  const logStart = await stat(logFile).then(
+    (s) => s.size,
+    () => 0,
+  );
   const result = await runner.run(
     'ssh',
     [
@@ -65,12 +71,44 @@ export async function ensureMaster(
     { allowFailure: true, ignoreOutput: true, timeoutMs: 30_000, ...(signal ? { signal } : {}) },
   );
   if (result.exitCode !== 0) {
-    const log = (await readFile(logFile, 'utf8').catch(() => '')).trim();
+    const log = (await readFile(logFile).catch(() => Buffer.alloc(0)))
+      .subarray(logStart)
+      .toString('utf8')
+      .trim();
+    const hostKey = hostKeyProblem(t, log);
+    if (hostKey) throw hostKey;
     throw new BangerError(
       ErrorCode.Subprocess,
       `ssh to ${sshDestination(t)} port ${t.port} failed (exit ${result.exitCode})${log ? `: ${log.split('\n').slice(-3).join('; ')}` : ''}`,
     );
   }
+}
+
+/**
+ * ssh's "Host key verification failed" as banger's error: the VM's line in banger's
+ * known_hosts is missing, or the key sshd offered is not the one pinned there. Never retried:
+ * waiting would not change the key.
+ */
+export function hostKeyProblem(
+  t: Pick<SshTarget, 'hostKeyAlias' | 'knownHostsFile'>,
+  sshLog: string,
+): BangerError | undefined {
+  if (!/Host key verification failed/.test(sshLog)) return undefined;
+  const name = t.hostKeyAlias.endsWith(VM_HOST_SUFFIX)
+    ? t.hostKeyAlias.slice(0, -VM_HOST_SUFFIX.length)
+    : t.hostKeyAlias;
+  const missing = /No \S+ host key is known for/.test(sshLog);
+  return new BangerError(
+    ErrorCode.HostKey,
+    missing
+      ? `vm "${name}": banger has no host key pinned for it (${t.hostKeyAlias} in ${t.knownHostsFile}) and its work disk has none to recover: refusing to connect`
+      : `vm "${name}" answered ssh with a host key that is not the one banger made for it (${t.hostKeyAlias} in ${t.knownHostsFile}): refusing to connect`,
+    {
+      hint: missing
+        ? `a VM that predates banger's host keys cannot be verified; recreate it ("banger vm rm ${name}")`
+        : `if you changed the VM's host key on purpose, delete its line from ${t.knownHostsFile} and banger pins the key on its work disk again`,
+    },
+  );
 }
 
 export async function masterAlive(t: SshTarget, runner: Runner): Promise<boolean> {

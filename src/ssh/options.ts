@@ -1,3 +1,5 @@
+import { BangerError, ErrorCode } from '../errors.js';
+
 // How banger's ssh reaches a VM. Pure: the daemon and the CLI's foreground ssh both use it.
 
 /** Everything needed to reach one VM's sshd; the CLI gets this over RPC for `vm ssh`. */
@@ -7,12 +9,17 @@ export interface SshTarget {
   user: string;
   keyFile: string;
   controlPath: string;
+  /** banger's known_hosts, where the VM's host key is pinned under `hostKeyAlias`. */
+  knownHostsFile: string;
+  /** `<name>.vm`: the forwarded 127.0.0.1 port changes hands between VMs, the alias does not. */
+  hostKeyAlias: string;
 }
 
 /**
- * Options every banger ssh uses: our key only, no user ssh config, no host-key prompts (the
- * forwarded port on 127.0.0.1 is reused by other VMs, so a known_hosts entry would only go
- * stale), and the VM's control socket when a master is up (a direct connection otherwise).
+ * Options every banger ssh uses: our key only, no user ssh config, the VM's host key checked
+ * strictly against banger's known_hosts under the VM's alias (banger made the key, so there
+ * is nothing to trust on first use), and the VM's control socket when a master is up (a
+ * direct connection otherwise).
  */
 export function sshOptions(t: SshTarget, controlMaster: 'no' | 'yes' = 'no'): string[] {
   return [
@@ -27,9 +34,16 @@ export function sshOptions(t: SshTarget, controlMaster: 'no' | 'yes' = 'no'): st
     '-o',
     'IdentityAgent=none',
     '-o',
-    'StrictHostKeyChecking=no',
+    'StrictHostKeyChecking=yes',
     '-o',
-    'UserKnownHostsFile=/dev/null',
+    `UserKnownHostsFile=${configPath(t.knownHostsFile)}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    `HostKeyAlias=${t.hostKeyAlias}`,
+    // The pinned key is the only one: sshd's offer of other keys must not be written back.
+    '-o',
+    'UpdateHostKeys=no',
     '-o',
     'LogLevel=ERROR',
     // The default first choice, sntrup761x25519, has the guest's sshd do post-quantum
@@ -46,6 +60,20 @@ export function sshOptions(t: SshTarget, controlMaster: 'no' | 'yes' = 'no'): st
     '-o',
     `ControlMaster=${controlMaster}`,
   ];
+}
+
+/**
+ * A path as an ssh_config (or `-o`) argument: double-quoted, since a space would split it
+ * into two, with `%` doubled, since ssh expands tokens in file options.
+ */
+export function configPath(path: string): string {
+  if (/["\n\r\0]/.test(path))
+    throw new BangerError(
+      ErrorCode.Config,
+      `banger cannot name ${JSON.stringify(path)} in an ssh config: it holds a double quote or a line break`,
+      { hint: 'point HOME / XDG_STATE_HOME at a directory whose path has neither' },
+    );
+  return `"${path.replaceAll('%', '%%')}"`;
 }
 
 export function sshDestination(t: SshTarget): string {

@@ -3,6 +3,7 @@ import { vmFiles } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { kitCmdline } from '../guest/kit/boot-files.js';
 import type { GuestAddress } from '../net/network.js';
+import { installClientConfig } from '../ssh/client-config.js';
 import { ensureMaster } from '../ssh/connection.js';
 import type { ImageRecord } from '../store/images.js';
 import type { KernelRecord } from '../store/kernels.js';
@@ -53,6 +54,10 @@ export async function boot(
   // guest kit (/dev/vdc) and the kernel's modules disk (/dev/vdd) bring them.
   const kit = image.oci ? await ctx.ensureKit(op) : undefined;
   const modules = kit ? await ctx.ensureModules(kernel, op) : undefined;
+  // `ssh NAME.vm` works from the first VM on; it never stands in the way of a boot.
+  await installClientConfig(ctx.layout, { manageUserConfig: ctx.manageSshConfig ?? true }).catch(
+    (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'ssh config not written'),
+  );
   const vmm = ctx.vmms.current;
   const network = await ctx.networks.for(vm.networkMode).attach(vm);
   op.progress('boot', `${vmm.driver}/${vmm.accel}, ${vm.vcpu} vcpu, ${vm.memoryMiB} MiB`);
@@ -149,6 +154,11 @@ async function waitForSsh(
       return;
     } catch (err) {
       op.signal.throwIfAborted();
+      // Another try would meet the same key: say so now, and keep the VM for inspection.
+      if (err instanceof BangerError && err.code === ErrorCode.HostKey) {
+        ctx.store.vms.setState(vm.id, 'running', 'its ssh host key is not the one banger pinned');
+        throw err;
+      }
       lastError = err;
       await new Promise((r) => setTimeout(r, 500));
     }

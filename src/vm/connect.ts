@@ -30,8 +30,10 @@ export async function connect(
       hint: `banger vm start ${vm.name}`,
     });
   const target = await sshTarget(ctx, vm);
-  await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, signal).catch((err: unknown) =>
-    ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'ssh master not available'),
-  );
+  await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, signal).catch((err: unknown) => {
+    // A wrong host key fails every connection: say it once, here, rather than as ssh's 255.
+    if (err instanceof BangerError && err.code === ErrorCode.HostKey) throw err;
+    ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'ssh master not available');
+  });
   return { vm, target, handles };
 }

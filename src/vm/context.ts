@@ -36,6 +36,8 @@ export interface VmDeps {
   ensureModules(kernel: KernelRecord, op: OpContext): Promise<string | undefined>;
   /** The config's [network] mode and nat: what a create without --network/--nat gets. */
   networkDefaults?: { mode: NetworkMode; nat: boolean } | undefined;
+  /** ssh.manage_config: keep banger's Include block in ~/.ssh/config (default true). */
+  manageSshConfig?: boolean | undefined;
   /** The network providers; user mode when not given. */
   networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
 }

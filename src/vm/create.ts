@@ -13,6 +13,7 @@ import type { VmContext } from './context.js';
 import { createOverlay, createWorkDisk, ensureAuthorizedKey, seedHostKey } from './disks.js';
 import { syncFiles } from './file-sync.js';
 import type { NetworkMode } from '../net/network.js';
+import { pinVmHostKey } from './host-key.js';
 import { findVm, viewOf, type VmView } from './lookup.js';
 import { generateName } from './name-generator.js';
 import { validateSpec } from './spec.js';
@@ -60,6 +61,7 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
       const vm = await makeVm(ctx, id, name, image, req, op);
       ctx.creating.delete(name);
       try {
+        await pinVmHostKey(ctx, vm);
         await boot(ctx, vm, op, req.sshWaitMs);
       } catch (err) {
         if (op.signal.aborted) await destroy(ctx, vm);

@@ -1,9 +1,11 @@
 import { sshControlPath } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
+import { hostKeyAlias } from '../ssh/known-hosts.js';
 import type { SshTarget } from '../ssh/options.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmHandles } from '../vmm/vmm.js';
 import type { VmContext } from './context.js';
+import { ensureVmHostKeyPinned } from './host-key.js';
 import { reconcile } from './reconcile.js';
 
 /** A VM as the CLI sees it: the durable record plus what is true right now. */
@@ -62,9 +64,13 @@ export async function viewOf(ctx: VmContext, vm: VmRecord): Promise<VmView> {
   };
 }
 
-/** How to reach the VM's sshd: its network says where, banger's key says who. */
+/**
+ * How to reach the VM's sshd: its network says where, banger's key says who, and the host
+ * key pinned under its alias says it is the VM banger made.
+ */
 export async function sshTarget(ctx: VmContext, vm: VmRecord): Promise<SshTarget> {
   const key = await ctx.sshKey();
+  await ensureVmHostKeyPinned(ctx, vm);
   const { host, port } = ctx.networks.for(vm.networkMode).sshEndpoint(vm, ctx.handles.peek(vm.id));
   return {
     host,
@@ -72,5 +78,7 @@ export async function sshTarget(ctx: VmContext, vm: VmRecord): Promise<SshTarget
     user: 'root',
     keyFile: key.privateKey,
     controlPath: sshControlPath(ctx.layout, vm.id),
+    knownHostsFile: ctx.layout.knownHosts,
+    hostKeyAlias: hostKeyAlias(vm.name),
   };
 }

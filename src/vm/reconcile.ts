@@ -1,5 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { exitMaster } from '../ssh/connection.js';
+import { hostKeyAlias, keepOnlyPins } from '../ssh/known-hosts.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
 import { sshTarget, vmAlive } from './lookup.js';
@@ -25,7 +26,10 @@ export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord>
   return ctx.store.vms.find(vm.id) ?? vm;
 }
 
-/** At daemon start: every VM, then every network provider with the VMs that exist. */
+/**
+ * At daemon start: every VM, then every network provider with the VMs that exist, then the
+ * pinned host keys (a create or delete cut short may have left a line of a VM that is gone).
+ */
 export async function reconcileAll(ctx: VmContext): Promise<void> {
   for (const vm of ctx.store.vms.list()) {
     await ctx.locks
@@ -41,6 +45,9 @@ export async function reconcileAll(ctx: VmContext): Promise<void> {
       .catch((err: unknown) =>
         ctx.log.warn({ network: network.mode, err: errorMessage(err) }, 'reconcile failed'),
       );
+  await keepOnlyPins(ctx.layout.knownHosts, new Set(vms.map((vm) => hostKeyAlias(vm.name)))).catch(
+    (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'known_hosts reconcile failed'),
+  );
 }
 
 /** Removes what a VMM run leaves behind; safe on a VM that never ran. */

@@ -3,6 +3,7 @@ import { inKit, KitPath } from '../guest/kit/layout.js';
 import { sshRun } from '../ssh/connection.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
+import { unpinVmHostKey } from './host-key.js';
 import { liveHandles, sshTarget } from './lookup.js';
 import { cleanupRuntime } from './reconcile.js';
 
@@ -49,12 +50,13 @@ export async function killVm(ctx: VmContext, vm: VmRecord): Promise<Stopped> {
 }
 
 /**
- * Kills the VMM if it runs, gives back its network, removes the VM's directory, then its
- * record. Caller holds the VM's lock.
+ * Kills the VMM if it runs, gives back its network, removes the VM's directory and its
+ * pinned host key, then its record. Caller holds the VM's lock.
  */
 export async function destroy(ctx: VmContext, vm: VmRecord): Promise<void> {
   await killVm(ctx, vm);
   await ctx.networks.for(vm.networkMode).release(vm);
   await rm(vm.dir, { recursive: true, force: true });
+  await unpinVmHostKey(ctx, vm);
   ctx.store.vms.delete(vm.id);
 }

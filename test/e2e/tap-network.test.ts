@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { linkOutside, makeNetns, type Netns } from '../helpers/netns.js';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SANDBOX_CONFIG, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, ok, out, vmSandbox } from '../helpers/vm.js';
 
@@ -107,6 +108,16 @@ describe('tap networking in a network namespace', () => {
       out(ok(await sb.cli(['vm', 'ssh', 'b', '--', 'getent', 'hosts', 'a.vm']))).split(/\s+/)[0],
       '172.30.0.2',
     );
+
+    // The user's own ssh reaches a tap VM by name through banger's block in ~/.ssh/config.
+    const own = await ns.exec('ssh', [
+      '-F',
+      join(sb.env.HOME!, '.ssh/config'),
+      'a.vm',
+      '--',
+      'hostname',
+    ]);
+    assert.equal(String(own.stdout).trim(), 'a', String(own.stderr));
 
     // kill -9 of the daemon, then a restart: the same taps and rules, no duplicate, VMs kept.
     const before = await state();

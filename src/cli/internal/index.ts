@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { everyName, resolveLayout, vmFiles } from '../../config/layout.js';
 import { printJson } from '../output.js';
 import { registerMakeBundle } from './make-bundle.js';
+import { registerSshConfig } from './ssh-config.js';
+import { registerSshProxy } from './ssh-proxy.js';
 
 /** Plumbing for scripts, tests and uninstall; hidden from --help and not a stable interface. */
 export function registerInternal(program: Command): void {
@@ -23,4 +25,6 @@ export function registerInternal(program: Command): void {
       printJson(out);
     });
   registerMakeBundle(internal);
+  registerSshConfig(internal);
+  registerSshProxy(internal);
 }
