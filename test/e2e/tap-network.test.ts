@@ -110,13 +110,11 @@ describe('tap networking in a network namespace', () => {
     );
 
     // The user's own ssh reaches a tap VM by name through banger's block in ~/.ssh/config.
-    const own = await ns.exec('ssh', [
-      '-F',
-      join(sb.env.HOME!, '.ssh/config'),
-      'a.vm',
-      '--',
-      'hostname',
-    ]);
+    const own = await ns.exec(
+      'ssh',
+      ['-F', join(sb.env.HOME!, '.ssh/config'), 'a.vm', '--', 'hostname'],
+      { env: sb.env },
+    );
     assert.equal(String(own.stdout).trim(), 'a', String(own.stderr));
 
     // kill -9 of the daemon, then a restart: the same taps and rules, no duplicate, VMs kept.

@@ -11,7 +11,7 @@ export interface Netns {
   exec(
     file: string,
     args: readonly string[],
-    options?: { timeoutMs?: number },
+    options?: { timeoutMs?: number; env?: Record<string, string> },
   ): ReturnType<typeof execa>;
   dispose(): Promise<void>;
 }
@@ -26,6 +26,7 @@ export async function makeNetns(prefix = 'bgt'): Promise<Netns> {
       execa('ip', ['netns', 'exec', name, file, ...args], {
         reject: false,
         timeout: options.timeoutMs ?? 30_000,
+        ...(options.env ? { env: options.env, extendEnv: false } : {}),
       }),
     dispose: async () => {
       await execa('ip', ['netns', 'del', name], { reject: false });
