@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { stat } from 'node:fs/promises';
 import { benchGolden } from './golden.js';
 import { CLI, makeSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
 
@@ -27,6 +28,10 @@ export async function benchSandbox(options: SandboxOptions = {}): Promise<{
   await cli([
     ...['image', 'register', 'debian-bookworm', '--rootfs', golden.rootfs],
     ...['--kernel', golden.kernel, '--initrd', golden.initrd],
+    ...(await stat(golden.modules).then(
+      () => ['--modules', golden.modules],
+      () => [],
+    )),
   ]);
   return { sb, golden, cli };
 }

@@ -101,14 +101,17 @@ async function build(dir: string): Promise<GoldenImage> {
 
 /**
  * For benchmarks: the golden image's files from BANGER_BENCH_GOLDEN (a directory holding
- * rootfs.ext4, vmlinux and initrd.img), else built once as for the tests.
+ * rootfs.ext4, vmlinux, initrd.img and modules/), else built once as for the tests.
  */
-export async function benchGolden(): Promise<Pick<GoldenImage, 'rootfs' | 'kernel' | 'initrd'>> {
+export async function benchGolden(): Promise<
+  Pick<GoldenImage, 'rootfs' | 'kernel' | 'initrd' | 'modules'>
+> {
   const given = process.env.BANGER_BENCH_GOLDEN;
   if (!given) return goldenImage();
   return {
     rootfs: join(given, 'rootfs.ext4'),
     kernel: join(given, 'vmlinux'),
     initrd: join(given, 'initrd.img'),
+    modules: join(given, 'modules'),
   };
 }
