@@ -20,11 +20,15 @@ export function registerVmShow(vm: Command): void {
         ['spec', formatSpec(v)],
         ['vmm', v.vmm],
         ['pid', v.pid?.toString()],
+        ['network', networkLine(v)],
         [
-          'network',
-          `${v.network}${v.nat ? ' + nat' : ' (guest reaches only the host ssh forward)'}`,
+          'ssh',
+          v.network === 'tap'
+            ? `${v.guestIp ?? '?'}:22, ${v.name}.vm ("banger vm ssh ${v.name}")`
+            : v.sshPort
+              ? `127.0.0.1:${v.sshPort} ("banger vm ssh ${v.name}")`
+              : undefined,
         ],
-        ['ssh', v.sshPort ? `127.0.0.1:${v.sshPort} ("banger vm ssh ${v.name}")` : undefined],
         ['console', v.consoleLog],
         ['dir', v.dir],
         ['created', `${v.createdAt} (${formatAge(v.createdAt)})`],
@@ -34,4 +38,10 @@ export function registerVmShow(vm: Command): void {
       for (const [k, value] of rows)
         if (value !== undefined) process.stdout.write(`${k.padEnd(width)}  ${value}\n`);
     });
+}
+
+function networkLine(v: { network: string; nat: boolean; guestIp?: string | null | undefined }) {
+  if (v.network === 'tap')
+    return `tap, address ${v.guestIp ?? '?'}${v.nat ? ' + nat' : " (guest reaches only banger's DNS)"}`;
+  return `${v.network}${v.nat ? ' + nat' : ' (guest reaches only the host ssh forward)'}`;
 }

@@ -101,7 +101,15 @@ export class TapNetwork implements NetworkProvider {
     const mac = macFor(vm.id);
     // A tap of the VM's name left by a crash is replaced, not reused half-configured.
     await deleteLink(this.deps.runner, tap);
-    await claimTap(this.deps.runner, tap, this.deps.config.bridge, this.pool.take());
+    const pooled = this.pool.take();
+    await claimTap(this.deps.runner, tap, this.deps.config.bridge, pooled).catch(
+      async (err: unknown) => {
+        // A pool tap someone deleted meanwhile: make the VM's own instead.
+        if (!pooled) throw err;
+        await deleteLink(this.deps.runner, tap);
+        await claimTap(this.deps.runner, tap, this.deps.config.bridge, undefined);
+      },
+    );
     this.attached.set(vm.id, { tap, ip, mac, nat: vm.nat });
     try {
       await this.applyRules();
@@ -142,7 +150,13 @@ export class TapNetwork implements NetworkProvider {
     const running = vms.filter((v) => v.networkMode === 'tap' && v.state === 'running');
     if (!vms.some((v) => v.networkMode === 'tap')) return;
     const support = await (this.support ??= (this.deps.support ?? tapSupport)());
-    if (!support.ok) return;
+    if (!support.ok) {
+      this.deps.log.warn(
+        { missing: support.missing.map((m) => m.what) },
+        'tap: this host cannot do tap networking now; tap VMs will not start',
+      );
+      return;
+    }
     const taps = await listTaps(this.deps.runner);
     const keep = new Set(running.map((v) => tapFor(v.id)));
     for (const tap of taps.vm.filter((t) => !keep.has(t))) await deleteLink(this.deps.runner, tap);
