@@ -29,7 +29,10 @@ s.on('error', (e) => { console.error(e.message); process.exit(1); });`;
   return Number(r.stdout);
 }
 
-/** A sink in the guest: `busybox nc -l` on 5001, started as a session, up before we send. */
+/**
+ * A sink in the guest: `busybox nc -l` on 5001 into /dev/null (not the session's pane, which
+ * would throttle it), started as a session, listening before we send.
+ */
 async function sink(vm: string): Promise<void> {
   await cli([
     'vm',
@@ -38,11 +41,9 @@ async function sink(vm: string): Promise<void> {
     vm,
     `sink${Date.now()}`,
     '--',
-    'busybox',
-    'nc',
-    '-l',
-    '-p',
-    '5001',
+    'sh',
+    '-c',
+    'exec busybox nc -l -p 5001 > /dev/null',
   ]);
   for (let i = 0; i < 50; i++) {
     const r = await cli([
