@@ -153,6 +153,8 @@ function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(errorMessage(err));
 }
 
+const GUNZIP_CHUNK = 64 * 1024;
+
 /** The layer's tar bytes; `done` settles when the decompressor has checked the whole stream. */
 function decompressed(
   layer: Layer,
@@ -164,8 +166,11 @@ function decompressed(
   if (kind === 'none') return { stream: source, done: Promise.resolve() };
   if (kind === 'gzip') {
     const out = new PassThrough();
+    // Each chunk gunzip emits reaches its file as one write, a thread-pool round trip: 64 KiB
+    // chunks instead of zlib's 16 KiB made flattening large files ~12 % faster (BENCHMARKS.md).
+    const inflate = createGunzip({ chunkSize: GUNZIP_CHUNK });
     const done = new Promise((resolve, reject) => {
-      pipeline(source, createGunzip(), out, (err) => (err ? reject(err) : resolve(undefined)));
+      pipeline(source, inflate, out, (err) => (err ? reject(err) : resolve(undefined)));
     });
     return { stream: out, done };
   }
