@@ -109,7 +109,11 @@ test('start: a VM whose process exits during boot is an error with the console t
 test('start reuses the recorded port; a VMM failure leaves the VM in error with its text', async () => {
   const vm = await addVm(kit, 'stopped');
   await startVm(kit.ctx, vm, op(), 5000);
-  assert.deepEqual(kit.vmm.started.at(-1)!.network, { mode: 'user', sshPort: vm.sshPort, nat: false });
+  assert.deepEqual(kit.vmm.started.at(-1)!.network, {
+    mode: 'user',
+    sshPort: vm.sshPort,
+    nat: false,
+  });
   await stopVm(kit.ctx, kit.store.vms.find(vm.id)!);
   kit.vmm.onStart = new Error('qemu-system-x86_64 exited 1: could not open kernel file');
   await assert.rejects(startVm(kit.ctx, kit.store.vms.find(vm.id)!, op()), /could not open/);

@@ -3,6 +3,7 @@ import { exitMaster } from '../ssh/connection.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
 import { sshTarget, vmAlive } from './lookup.js';
+import { restoreForwards } from './ports.js';
 
 /**
  * Brings one record in line with reality: a VM recorded running whose process is gone has
@@ -25,7 +26,10 @@ export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord>
   return ctx.store.vms.find(vm.id) ?? vm;
 }
 
-/** At daemon start: every VM, then every network provider with the VMs that exist. */
+/**
+ * At daemon start: every VM, then every network provider with the VMs that exist, then the
+ * published ports of the running ones.
+ */
 export async function reconcileAll(ctx: VmContext): Promise<void> {
   for (const vm of ctx.store.vms.list()) {
     await ctx.locks
@@ -41,6 +45,7 @@ export async function reconcileAll(ctx: VmContext): Promise<void> {
       .catch((err: unknown) =>
         ctx.log.warn({ network: network.mode, err: errorMessage(err) }, 'reconcile failed'),
       );
+  await restoreForwards(ctx);
 }
 
 /** Removes what a VMM run leaves behind; safe on a VM that never ran. */
@@ -49,5 +54,6 @@ export async function cleanupRuntime(ctx: VmContext, vm: VmRecord): Promise<void
   await exitMaster(await sshTarget(ctx, vm), ctx.runner).catch(() => undefined);
   await ctx.vmms.forDriver(handles?.driver ?? ctx.vmms.current.driver).cleanup(vm.dir);
   await ctx.networks.for(vm.networkMode).detach(vm);
+  await ctx.forwards.release(vm.id);
   await ctx.handles.drop(vm);
 }

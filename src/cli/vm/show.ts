@@ -25,6 +25,10 @@ export function registerVmShow(vm: Command): void {
           `${v.network}${v.nat ? ' + nat' : ' (guest reaches only the host ssh forward)'}`,
         ],
         ['ssh', v.sshPort ? `127.0.0.1:${v.sshPort} ("banger vm ssh ${v.name}")` : undefined],
+        [
+          'published',
+          v.published?.map((p) => `127.0.0.1:${p.host} → ${p.guest}`).join(', ') || undefined,
+        ],
         ['console', v.consoleLog],
         ['dir', v.dir],
         ['created', `${v.createdAt} (${formatAge(v.createdAt)})`],
