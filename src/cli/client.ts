@@ -30,6 +30,7 @@ export const CANCELLABLE: ReadonlySet<MethodName> = new Set<MethodName>([
   'vm.stats',
   'vm.logs',
   'vm.ssh',
+  'vm.ports',
   'vm.workspace.prepare',
   'vm.workspace.export',
   'image.build',

@@ -49,6 +49,7 @@ export class Daemon {
   private closedResolve!: () => void;
   private tap: TapNetwork | undefined;
   private dns: VmDnsServer | undefined;
+  private forwards: { close(): Promise<void> } | undefined;
   /** Settles once close() has finished, whoever called it. */
   readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
 
@@ -139,6 +140,7 @@ export class Daemon {
       networkDefaults: { mode: config.network.mode, nat: config.network.nat },
       networks: (portsInUse) => [new UserModeNetwork(portsInUse), this.tap!],
     });
+    this.forwards = vms.forwards;
     // VMs outlive the daemon: find which are still running before answering anyone.
     await reconcileAll(vms);
     this.rpc = new RpcServer(
@@ -182,6 +184,7 @@ export class Daemon {
     await step('rpc server', () => this.rpc?.close());
     await step('tap pool', () => this.tap?.close());
     await step('dns responder', () => this.dns?.close());
+    await step('port relays', () => this.forwards?.close());
     this.gc.stop();
     if (this.ownsSocket) await step('socket', () => rm(layout.socket, { force: true }));
     if (this.ownsPidFile) await step('pid file', () => rm(layout.pidFile, { force: true }));

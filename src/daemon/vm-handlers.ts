@@ -6,6 +6,7 @@ import { startVm } from '../vm/boot.js';
 import type { VmContext } from '../vm/context.js';
 import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
+import { addPort, listPorts, removePort } from '../vm/ports.js';
 import { runContextOf } from '../vm/run-context.js';
 import { setVm } from '../vm/set.js';
 import { vmStats } from '../vm/stats.js';
@@ -64,6 +65,10 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
       const run = runContextOf(ctx, vm);
       return { name: vm.name, ...target, ...(run ? { run } : {}) };
     },
+    'vm.ports': (_params, call, conn) => listPorts(ctx, conn, call.signal),
+    'vm.port.add': ({ guest, host }, _call, vm) =>
+      addPort(ctx, vm, { guest, ...(host !== undefined ? { host } : {}) }),
+    'vm.port.rm': ({ guest }, _call, vm) => removePort(ctx, vm, guest),
     'vm.workspace.prepare': ({ ref: _ref, ...req }, call, conn) =>
       prepareWorkspace(ctx, conn, req, call),
     'vm.workspace.export': ({ out, nameOnly }, call, conn) =>

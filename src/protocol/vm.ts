@@ -12,6 +12,14 @@ const spec = {
 };
 /** Test and debugging knob: how long to wait for the guest's sshd (default 90 s). */
 const sshWaitMs = z.number().int().positive().max(3_600_000).optional();
+const port = z.number().int().min(1).max(65535);
+/** A host port to publish on: 0 asks for any free one. */
+const hostPort = z.number().int().min(0).max(65535);
+
+/** A port published on the host's 127.0.0.1: `guest` as `host` (default: the same number). */
+export const publishRequest = z.strictObject({ guest: port, host: hostPort.optional() });
+export type PublishRequest = z.output<typeof publishRequest>;
+const published = z.object({ guest: z.number().int(), host: z.number().int() });
 
 /** One row of `vm list`: a VM whose state cannot be read is 'broken' with its error. */
 export const vmSummary = z.object({
@@ -38,6 +46,8 @@ export const vmDetail = vmSummary.extend({
   pid: z.number().int().optional(),
   vmm: z.string().optional(),
   startedAt: z.string().optional(),
+  /** Ports published on 127.0.0.1 (vm create --publish, vm port add). */
+  published: z.array(published).optional(),
 });
 export type VmDetail = z.output<typeof vmDetail>;
 
@@ -72,6 +82,8 @@ export const vmCreate = defineMethod({
     sshWaitMs,
     /** A repository to be copied in once the VM runs (vm run PATH): checked before boot. */
     workspace: z.string().startsWith('/', 'must be an absolute path').optional(),
+    /** Ports to publish on 127.0.0.1 (TCP), refused before anything is made when taken. */
+    publish: z.array(publishRequest).max(64).optional(),
   }),
   result: vmDetail,
   onDisconnect: 'cancel',
@@ -309,3 +321,63 @@ export const vmSessionSend = sessionMethod('vm.session.send', {
 /** Ctrl-C, then SIGTERM after a grace period, then SIGKILL. */
 export const vmSessionStop = sessionMethod('vm.session.stop', { name: sessionName });
 export const vmSessionKill = sessionMethod('vm.session.kill', { name: sessionName });
+
+/** One listening port of the guest, or a published port nothing listens on yet. */
+export const guestPort = z.object({
+  protocol: z.enum(['tcp', 'udp']),
+  port: z.number().int(),
+  /** The guest addresses it is bound to (0.0.0.0, ::, 127.0.0.1 …); empty when nothing listens. */
+  addresses: z.array(z.string()),
+  /** The processes holding it, where the guest can tell. */
+  processes: z.array(z.string()),
+  listening: z.boolean(),
+  /** banger's own sshd. */
+  ssh: z.boolean(),
+  /** Where the host reaches it (host:port); empty when it cannot, and `note` says why. */
+  reach: z.array(z.string()),
+  note: z.string().optional(),
+  /** Its published forward, and whether that is open now (with the reason when not). */
+  published: z
+    .object({ host: z.number().int(), open: z.boolean(), error: z.string().optional() })
+    .optional(),
+});
+export type GuestPort = z.output<typeof guestPort>;
+
+/** Reads the guest's /proc/net over ssh: a read, so a disconnect cancels it. */
+export const vmPorts = defineMethod({
+  name: 'vm.ports',
+  params: z.strictObject({ ref }),
+  result: z.object({
+    name: z.string(),
+    network: z.enum(['user', 'tap']),
+    guestIp: z.string().optional(),
+    ports: z.array(guestPort),
+  }),
+  onDisconnect: 'cancel',
+  progress: false,
+  vm: { states: RUNNING, lock: 'connect' },
+});
+
+/** Recorded in any state; opened at once when the VM runs (and at each start). */
+export const vmPortAdd = defineMethod({
+  name: 'vm.port.add',
+  params: z.strictObject({ ref, guest: port, host: hostPort.optional() }),
+  result: z.object({
+    name: z.string(),
+    guest: z.number().int(),
+    host: z.number().int(),
+    open: z.boolean(),
+  }),
+  onDisconnect: 'finish',
+  progress: false,
+  vm: { states: ANY_STATE, lock: 'operation' },
+});
+
+export const vmPortRm = defineMethod({
+  name: 'vm.port.rm',
+  params: z.strictObject({ ref, guest: port }),
+  result: z.object({ name: z.string(), guest: z.number().int(), host: z.number().int() }),
+  onDisconnect: 'finish',
+  progress: false,
+  vm: { states: ANY_STATE, lock: 'operation' },
+});

@@ -1,7 +1,8 @@
 /**
  * Schema history. Entry N takes the database from user_version N to N+1; never edit an
- * entry that has shipped, append a new one. Only durable intent lives here: pids, taps,
- * loop devices and forwarded ports belong in handles.json (see docs/internals.md).
+ * entry that has shipped, append a new one. Only durable intent lives here (a published
+ * port is what the user asked for): pids, taps, loop devices and open forwards belong in
+ * memory and handles.json (see docs/internals.md).
  */
 export const migrations: readonly string[] = [
   `
@@ -64,5 +65,15 @@ export const migrations: readonly string[] = [
   `CREATE TABLE addresses (
     ip    TEXT PRIMARY KEY,
     vm_id TEXT NOT NULL UNIQUE
+  ) STRICT;`,
+  // v6: ports published from 127.0.0.1 to a VM (vm create --publish, vm port add): what the
+  // user asked for, kept across restarts; whether a forward is open now is never stored. A
+  // host port belongs to one VM, so two VMs never fight over it at their next start.
+  `CREATE TABLE published_ports (
+    vm_id      TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+    guest_port INTEGER NOT NULL CHECK (guest_port BETWEEN 1 AND 65535),
+    host_port  INTEGER NOT NULL UNIQUE CHECK (host_port BETWEEN 1 AND 65535),
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (vm_id, guest_port)
   ) STRICT;`,
 ];

@@ -118,3 +118,68 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
     store.close();
     store.close();
   }));
+
+test('published ports: per VM by guest port, a host port to one VM only, gone with the VM', () =>
+  tempDb((path) => {
+    const store = Store.open(path);
+    store.kernels.insert({
+      ...{ id: 'k1', name: 'k', version: '', source: '', dir: '/k', kernelFile: '/k/vmlinux' },
+      ...{ initrdFile: null, modulesDir: null, sha256: '', managed: true, createdAt: now },
+    });
+    store.images.insert({
+      ...{ id: 'i1', name: 'i', managed: true, distro: '', arch: 'x86_64', description: '' },
+      ...{
+        source: '',
+        dir: '/i',
+        rootfsFile: '/i/r',
+        sizeBytes: 1,
+        kernelId: 'k1',
+        createdAt: now,
+      },
+    });
+    const vm = (id: string, name: string) =>
+      store.vms.insert({
+        ...{ id, name, imageId: 'i1', state: 'stopped', vcpu: 1, memoryMiB: 256, diskBytes: 1 },
+        ...{ networkMode: 'user', nat: false, guestIp: null, sshPort: 0, dir: `/v/${id}` },
+        ...{ lastError: null, createdAt: now, updatedAt: now },
+      });
+    vm('a1', 'alpha');
+    vm('b1', 'beta');
+    store.publishedPorts.add('a1', [
+      { guestPort: 8000, hostPort: 18000 },
+      { guestPort: 3000, hostPort: 3000 },
+    ]);
+    assert.deepEqual(store.publishedPorts.forVm('a1'), [
+      { guestPort: 3000, hostPort: 3000 },
+      { guestPort: 8000, hostPort: 18000 },
+    ]);
+    assert.deepEqual(store.publishedPorts.byHostPort(18000), { vmId: 'a1', guestPort: 8000 });
+    assert.equal(store.publishedPorts.byHostPort(1), undefined);
+    // Another VM cannot take a host port; a failing batch writes none of its rows.
+    assert.throws(
+      () =>
+        store.publishedPorts.add('b1', [
+          { guestPort: 1, hostPort: 4001 },
+          { guestPort: 2, hostPort: 3000 },
+        ]),
+      /UNIQUE/,
+    );
+    assert.deepEqual(store.publishedPorts.forVm('b1'), []);
+    assert.throws(
+      () => store.publishedPorts.add('a1', [{ guestPort: 3000, hostPort: 3001 }]),
+      /UNIQUE|PRIMARY/,
+      'one forward per guest port',
+    );
+    assert.throws(() => store.publishedPorts.add('a1', [{ guestPort: 0, hostPort: 9 }]), /CHECK/);
+    assert.throws(
+      () => store.publishedPorts.add('nope', [{ guestPort: 9, hostPort: 9 }]),
+      /FOREIGN/,
+    );
+    assert.deepEqual(store.publishedPorts.remove('a1', 8000), { guestPort: 8000, hostPort: 18000 });
+    assert.equal(store.publishedPorts.remove('a1', 8000), undefined);
+    store.publishedPorts.add('b1', [{ guestPort: 22, hostPort: 2222 }]);
+    assert.deepEqual([...store.publishedPorts.hostPorts()].sort(), [2222, 3000]);
+    store.vms.delete('a1');
+    assert.deepEqual([...store.publishedPorts.hostPorts()], [2222], 'removed with its VM');
+    store.close();
+  }));

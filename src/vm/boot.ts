@@ -13,6 +13,7 @@ import type { VmHandles } from '../vmm/vmm.js';
 import type { VmContext } from './context.js';
 import { ensureAuthorizedKey } from './disks.js';
 import { findVm, sshTarget, viewOf, type VmView } from './lookup.js';
+import { openForwards } from './ports.js';
 import { cleanupRuntime } from './reconcile.js';
 import { consoleTail, waitForReadyLine } from './readiness.js';
 
@@ -96,6 +97,7 @@ export async function boot(
   if (handles.sshPort !== vm.sshPort) store.vms.setSshPort(vm.id, handles.sshPort);
   await ctx.handles.set(vm, handles);
   store.vms.setState(vm.id, 'running', null);
+  await openForwards(ctx, vm, handles, (message) => op.progress('ports', message));
   await waitForSsh(ctx, findVm(ctx, vm.id), handles, op, sshWaitMs);
 }
 

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { FileName, type Layout } from '../config/layout.js';
 import type { FileSyncEntry } from '../config/schema.js';
+import { PortForwards } from '../net/forward/port-forwards.js';
 import { Networks, type NetworkMode, type NetworkProvider } from '../net/network.js';
 import { UserModeNetwork } from '../net/user-mode.js';
 import { ensureSshKey } from '../ssh/connection.js';
@@ -56,12 +57,15 @@ export interface VmContext extends Omit<VmDeps, 'networks'> {
   readonly creating: Set<string>;
   readonly handles: HandlesCache;
   readonly networks: Networks;
+  /** Published ports' open forwards (tap relays live here; QEMU holds user-mode ones). */
+  readonly forwards: PortForwards;
   sshKey(): Promise<SshKey>;
 }
 
 export function vmContext(deps: VmDeps): VmContext {
   const handles = new HandlesCache(deps.vmms);
-  const portsInUse = () => handles.ports();
+  // Published host ports count as used even while their VM is stopped: its next start needs them.
+  const portsInUse = () => new Set([...handles.ports(), ...deps.store.publishedPorts.hostPorts()]);
   const providers = deps.networks?.(portsInUse) ?? [new UserModeNetwork(portsInUse)];
   let key: SshKey | undefined;
   return {
@@ -71,6 +75,7 @@ export function vmContext(deps: VmDeps): VmContext {
     creating: new Set(),
     handles,
     networks: new Networks(providers),
+    forwards: new PortForwards(),
     async sshKey() {
       key ??= await ensureSshKey(deps.layout.sshDir, deps.runner);
       await mkdir(join(deps.layout.runtimeDir, FileName.sshControlDir), {

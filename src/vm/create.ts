@@ -4,6 +4,8 @@ import { isValidName, nameProblem } from '../config/names.js';
 import { formatSize } from '../config/size.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import type { ImageRecord } from '../store/images.js';
+import type { PublishRequest } from '../protocol/vm.js';
+import type { PublishedPort } from '../store/published-ports.js';
 import type { VmRecord } from '../store/vms.js';
 import { newId, Staging } from '../system/atomic-publish.js';
 import type { OpContext } from '../system/operation.js';
@@ -16,6 +18,7 @@ import type { NetworkMode } from '../net/network.js';
 import { pinVmHostKey } from './host-key.js';
 import { findVm, viewOf, type VmView } from './lookup.js';
 import { generateName } from './name-generator.js';
+import { createFix, resolvePublish } from './ports.js';
 import { validateSpec } from './spec.js';
 import { destroy } from './stop.js';
 
@@ -32,6 +35,8 @@ export interface CreateRequest {
   sshWaitMs?: number | undefined;
   /** A repository the caller will copy in once the VM runs: checked before anything boots. */
   workspace?: string | undefined;
+  /** Ports to publish on 127.0.0.1: checked before anything is made. */
+  publish?: readonly PublishRequest[] | undefined;
 }
 
 /**
@@ -45,6 +50,7 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
   await ctx.networks.for(req.network ?? ctx.networkDefaults?.mode ?? 'user').check();
   const name = reserveName(ctx, req.name);
   try {
+    const ports = await resolvePublish(ctx, { name }, req.publish ?? [], createFix);
     op.progress('resolve image', req.image ?? ctx.defaultImage);
     const image = await ctx.ensureImage(req.image ?? ctx.defaultImage, op);
     const kernel = kernelOf(ctx, image);
@@ -58,7 +64,7 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
     op.progress('disks', `system overlay on ${image.name}, ${formatSize(req.diskBytes)} work disk`);
     const id = newId();
     return await ctx.locks.run(id, async () => {
-      const vm = await makeVm(ctx, id, name, image, req, op);
+      const vm = await makeVm(ctx, id, name, image, req, op, ports);
       ctx.creating.delete(name);
       try {
         await pinVmHostKey(ctx, vm);
@@ -82,6 +88,7 @@ async function makeVm(
   image: ImageRecord,
   req: CreateRequest,
   op: OpContext,
+  ports: readonly PublishedPort[],
 ): Promise<VmRecord> {
   const { store, layout, runner } = ctx;
   const key = await ctx.sshKey();
@@ -126,7 +133,10 @@ async function makeVm(
           createdAt: now,
           updatedAt: now,
         };
-        store.vms.insert(record);
+        store.db.transaction(() => {
+          store.vms.insert(record);
+          store.publishedPorts.add(id, ports);
+        })();
         return record;
       })
       .catch(async (err: unknown) => {

@@ -2,6 +2,7 @@ import { sshControlPath } from '../config/layout.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { hostKeyAlias } from '../ssh/known-hosts.js';
 import type { SshTarget } from '../ssh/options.js';
+import type { PublishedPort } from '../store/published-ports.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmHandles } from '../vmm/vmm.js';
 import type { VmContext } from './context.js';
@@ -14,6 +15,8 @@ export interface VmView {
   image: string;
   running: boolean;
   handles: VmHandles | undefined;
+  /** Its ports published on 127.0.0.1. */
+  published?: readonly PublishedPort[];
 }
 
 export function findVm(ctx: VmContext, ref: string): VmRecord {
@@ -61,6 +64,7 @@ export async function viewOf(ctx: VmContext, vm: VmRecord): Promise<VmView> {
     image: ctx.store.images.findById(current.imageId)?.name ?? current.imageId,
     running: handles !== undefined,
     handles,
+    published: ctx.store.publishedPorts.forVm(current.id),
   };
 }
 

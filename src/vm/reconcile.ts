@@ -4,6 +4,7 @@ import { hostKeyAlias, keepOnlyPins } from '../ssh/known-hosts.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
 import { sshTarget, vmAlive } from './lookup.js';
+import { restoreForwards } from './ports.js';
 
 /**
  * Brings one record in line with reality: a VM recorded running whose process is gone has
@@ -28,7 +29,8 @@ export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord>
 
 /**
  * At daemon start: every VM, then every network provider with the VMs that exist, then the
- * pinned host keys (a create or delete cut short may have left a line of a VM that is gone).
+ * pinned host keys (a create or delete cut short may have left a line of a VM that is gone),
+ * then the published ports of the running ones.
  */
 export async function reconcileAll(ctx: VmContext): Promise<void> {
   for (const vm of ctx.store.vms.list()) {
@@ -48,6 +50,7 @@ export async function reconcileAll(ctx: VmContext): Promise<void> {
   await keepOnlyPins(ctx.layout.knownHosts, new Set(vms.map((vm) => hostKeyAlias(vm.name)))).catch(
     (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'known_hosts reconcile failed'),
   );
+  await restoreForwards(ctx);
 }
 
 /** Removes what a VMM run leaves behind; safe on a VM that never ran. */
@@ -56,5 +59,6 @@ export async function cleanupRuntime(ctx: VmContext, vm: VmRecord): Promise<void
   await exitMaster(await sshTarget(ctx, vm), ctx.runner).catch(() => undefined);
   await ctx.vmms.forDriver(handles?.driver ?? ctx.vmms.current.driver).cleanup(vm.dir);
   await ctx.networks.for(vm.networkMode).detach(vm);
+  await ctx.forwards.release(vm.id);
   await ctx.handles.drop(vm);
 }

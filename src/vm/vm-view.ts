@@ -36,5 +36,8 @@ export function vmDetailOf(view: VmView): VmDetail {
           startedAt: handles.startedAt,
         }
       : {}),
+    ...(view.published?.length
+      ? { published: view.published.map((p) => ({ guest: p.guestPort, host: p.hostPort })) }
+      : {}),
   };
 }

@@ -94,6 +94,24 @@ export interface VmmCapabilities {
   dataPort: boolean;
 }
 
+/** A TCP port on the host's 127.0.0.1 forwarded to a port of the guest. */
+export interface HostForward {
+  hostPort: number;
+  guestPort: number;
+}
+
+/**
+ * A capability: forwards added to and removed from a running VM's user networking (QEMU's
+ * hostfwd). add() refuses a host port that is taken with a Conflict error naming it.
+ */
+export interface HostForwarding {
+  add(handles: VmHandles, forward: HostForward): Promise<void>;
+  /** false when the VMM had no forward from that port. */
+  remove(handles: VmHandles, hostPort: number): Promise<boolean>;
+  /** The forwards the VMM holds now, its ssh forward included. */
+  list(handles: VmHandles): Promise<HostForward[]>;
+}
+
 /**
  * One driver per VMM program. start() returns once the process runs detached from the
  * daemon (a VM survives a daemon restart); stop() asks the guest first and kills last.
@@ -102,6 +120,8 @@ export interface Vmm {
   readonly driver: VmmDriver;
   readonly accel: Accel;
   readonly capabilities: VmmCapabilities;
+  /** Runtime port forwards for user networking; undefined when the driver has none. */
+  readonly hostForwarding?: HostForwarding | undefined;
   /**
    * Launches the VM. A forwarded port taken meanwhile is retried on another one
    * (StartOptions.freePort); a launch that fails half-way leaves no process behind.

@@ -98,6 +98,21 @@ describe('usage errors', () => {
       `"Bad Name" is not a valid session name: ${LABEL}`,
       undefined,
     ],
+    [
+      ['vm', 'create', '--publish', 'localhost:3000'],
+      '--publish "localhost:3000": expected [HOST:]GUEST, two port numbers',
+      'e.g. --publish 3000 (127.0.0.1:3000), --publish 8080:3000, --publish 0:3000 (any free port)',
+    ],
+    [
+      ['vm', 'run', '--publish', '3000', '--publish', '8080:3000'],
+      '--publish: guest port 3000 is given twice',
+      'publish each guest port once',
+    ],
+    [
+      ['vm', 'port', 'add', 'box', '3000', '--host', '70000'],
+      '--host: "70000" is not a port (0 for any free one, or 1 to 65535)',
+      'e.g. --host 8080',
+    ],
   ];
   for (const [args, message, hint] of cases) {
     test(`banger ${args.join(' ')}`, async () => {
@@ -119,6 +134,9 @@ describe('usage errors', () => {
       ['vm', 'session', 'send', 'box', 'build', 'q', '--enter'],
       ['vm', 'ssh', 'box', '--', 'uname', '-a'],
       ['vm', 'workspace', 'export', 'box', '--name-only'],
+      ['vm', 'ports', 'box', '--json'],
+      ['vm', 'port', 'add', 'box', '3000', '--host', '0'],
+      ['vm', 'port', 'rm', 'box', '3000'],
     ]) {
       const r = await sb.cli(args);
       assert.equal(r.exitCode, 1, `${args.join(' ')}: ${String(r.stderr)}`);

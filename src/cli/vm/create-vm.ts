@@ -26,7 +26,7 @@ export async function createVm(
       process.stderr.write(`${formatSpecLine(spec, `${vmm.driver}/${vmm.accel}`)}\n`);
       const progress = new ProgressRenderer(label);
       try {
-        return await client.call(
+        const vm = await client.call(
           'vm.create',
           {
             ...spec,
@@ -35,10 +35,15 @@ export async function createVm(
             ...(flags.nat ? { nat: true } : {}),
             ...(flags.network !== undefined ? { network: flags.network } : {}),
             ...(workspace !== undefined ? { workspace } : {}),
+            ...(flags.publish?.length ? { publish: flags.publish } : {}),
             ...sshWaitParam(flags),
           },
           { onProgress: progress.onProgress },
         );
+        progress.done();
+        for (const p of vm.published ?? [])
+          process.stderr.write(`published: 127.0.0.1:${p.host} → ${vm.name} port ${p.guest}\n`);
+        return vm;
       } finally {
         progress.done();
       }

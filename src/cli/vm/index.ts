@@ -5,6 +5,8 @@ import { registerVmDelete } from './delete.js';
 import { registerVmKill } from './kill.js';
 import { registerVmList } from './list.js';
 import { registerVmLogs } from './logs.js';
+import { registerVmPort } from './port/index.js';
+import { registerVmPorts } from './ports.js';
 import { registerVmPrune } from './prune.js';
 import { registerVmRestart } from './restart.js';
 import { registerVmRun } from './run.js';
@@ -41,6 +43,8 @@ export function registerVm(program: Command): void {
   registerVmSsh(vm);
   registerVmLogs(vm);
   registerVmStats(vm);
+  registerVmPorts(vm);
+  registerVmPort(vm);
   registerVmStart(vm);
   registerVmStop(vm);
   registerVmRestart(vm);

@@ -29,6 +29,10 @@ export function registerVmShow(vm: Command): void {
               ? `127.0.0.1:${v.sshPort} ("banger vm ssh ${v.name}")`
               : undefined,
         ],
+        [
+          'published',
+          v.published?.map((p) => `127.0.0.1:${p.host} → ${p.guest}`).join(', ') || undefined,
+        ],
         ['console', v.consoleLog],
         ['dir', v.dir],
         ['created', `${v.createdAt} (${formatAge(v.createdAt)})`],

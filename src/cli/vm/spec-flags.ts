@@ -5,7 +5,9 @@ import type { Layout } from '../../config/layout.js';
 import type { Config } from '../../config/schema.js';
 import type { ResolvedVmDefaults } from '../../config/vm-defaults.js';
 import { BangerError } from '../../errors.js';
+import type { PublishRequest } from '../../protocol/vm.js';
 import { nameValue, positiveNumberValue, specValue } from '../flag-values.js';
+import { collectPublish } from './publish-flag.js';
 
 /** The sizing flags shared by `vm run`, `vm create` and `vm set`; parsed before any action. */
 export interface SpecFlags {
@@ -20,6 +22,7 @@ export interface CreateFlags extends SpecFlags {
   image?: string;
   nat?: boolean;
   network?: 'user' | 'tap';
+  publish?: PublishRequest[];
   sshWaitSeconds?: number;
 }
 
@@ -155,5 +158,10 @@ export function addCreateFlags(cmd: Command): Command {
     ).choices(['user', 'tap']),
   );
   cmd.option('--nat', 'let the guest reach outside networks (default: network.nat, off)');
+  cmd.option(
+    '--publish <[host:]guest>',
+    'publish a guest TCP port on 127.0.0.1 (repeatable): from the same port, from HOST, or 0:GUEST for any free one',
+    collectPublish,
+  );
   return addSshWaitFlag(cmd);
 }

@@ -21,6 +21,7 @@ import {
 } from '../vmm.js';
 import { qemuArgs } from './args.js';
 import { parseQemuHandles } from './handles.js';
+import { qemuHostForwarding } from './hostfwd.js';
 import { QmpClient } from './qmp.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -46,6 +47,7 @@ export class QemuVmm implements Vmm {
     gracefulStop: true,
     dataPort: true,
   };
+  readonly hostForwarding = qemuHostForwarding;
   private readonly binary: string;
   private readonly tscKhz: number | undefined;
 
