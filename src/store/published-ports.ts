@@ -1,3 +1,4 @@
+import { BangerError, ErrorCode } from '../errors.js';
 import type { Db } from './database.js';
 
 /** A TCP port of a VM published on 127.0.0.1 of the host. */
@@ -51,7 +52,23 @@ export class PublishedPortRepository {
       'INSERT INTO published_ports (vm_id, guest_port, host_port, created_at) VALUES (?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const p of ports) insert.run(vmId, p.guestPort, p.hostPort, now.toISOString());
+      for (const p of ports) {
+        try {
+          insert.run(vmId, p.guestPort, p.hostPort, now.toISOString());
+        } catch (err) {
+          // Two creates raced for one host port: the loser gets a sentence, not SQLite's.
+          const message = (err as Error).message;
+          if (/UNIQUE constraint failed: published_ports\.host_port/.test(message))
+            throw new BangerError(
+              ErrorCode.Conflict,
+              `host port ${p.hostPort} (for guest port ${p.guestPort}) is already published`,
+              {
+                hint: `publish another host port (HOST:${p.guestPort}), or 0:${p.guestPort} for any free one`,
+              },
+            );
+          throw err;
+        }
+      }
     })();
   }
 

@@ -162,7 +162,7 @@ test('published ports: per VM by guest port, a host port to one VM only, gone wi
           { guestPort: 1, hostPort: 4001 },
           { guestPort: 2, hostPort: 3000 },
         ]),
-      /UNIQUE/,
+      /host port 3000 \(for guest port 2\) is already published/,
     );
     assert.deepEqual(store.publishedPorts.forVm('b1'), []);
     assert.throws(
