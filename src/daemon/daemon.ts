@@ -12,7 +12,6 @@ import { effectiveChoice, vmmRegistry } from '../vmm/registry.js';
 import { vmContext } from '../vm/context.js';
 import { reconcileAll } from '../vm/reconcile.js';
 import { ensureModulesDisk } from '../kernel/modules-disk.js';
-import { VmDnsServer } from '../net/dns/server.js';
 import { TapNetwork } from '../net/tap/tap-network.js';
 import { UserModeNetwork } from '../net/user-mode.js';
 import { ensureGuestKit } from '../guest/kit/ensure.js';
@@ -48,7 +47,6 @@ export class Daemon {
   private closing: Promise<void> | undefined;
   private closedResolve!: () => void;
   private tap: TapNetwork | undefined;
-  private dns: VmDnsServer | undefined;
   private forwards: { close(): Promise<void> } | undefined;
   /** Settles once close() has finished, whoever called it. */
   readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
@@ -101,17 +99,19 @@ export class Daemon {
     // We hold the lock, so any socket file here is a dead daemon's.
     await rm(layout.socket, { force: true });
     const store = this.store;
-    this.dns = new VmDnsServer({
-      subnet: config.network.subnet,
-      allowForward: (ip) => this.tap?.attachedByIp(ip)?.nat === true,
-      log,
-    });
     this.tap = new TapNetwork({
       runner: realRunner,
       store,
       log,
       config: config.network,
-      dns: this.dns,
+      dns: async () => {
+        const { VmDnsServer } = await import('../net/dns/server.js');
+        return new VmDnsServer({
+          subnet: config.network.subnet,
+          allowForward: (ip) => this.tap?.attachedByIp(ip)?.nat === true,
+          log,
+        });
+      },
     });
     const kernels = new KernelService({
       layout,
@@ -182,8 +182,7 @@ export class Daemon {
       }
     };
     await step('rpc server', () => this.rpc?.close());
-    await step('tap pool', () => this.tap?.close());
-    await step('dns responder', () => this.dns?.close());
+    await step('tap pool and DNS', () => this.tap?.close());
     await step('port relays', () => this.forwards?.close());
     this.gc.stop();
     if (this.ownsSocket) await step('socket', () => rm(layout.socket, { force: true }));

@@ -239,7 +239,9 @@ test('the DNS responder starts with the bridge and knows every tap VM holding an
       return Promise.resolve();
     },
     setRecords: (r: readonly { name: string; ip: string }[]) => void records.push([...r]),
+    close: () => Promise.resolve(void (closed = true)),
   };
+  let closed = false;
   store.db
     .prepare(
       "INSERT INTO kernels (id, name, version, source, dir, kernel_file, sha256, created_at) VALUES ('k','k','','','/','/k','0','now')",
@@ -250,7 +252,10 @@ test('the DNS responder starts with the bridge and knows every tap VM holding an
       "INSERT INTO images (id, name, dir, rootfs_file, kernel_id, created_at) VALUES ('i','img','/','/r','k','now')",
     )
     .run();
-  const net = network({ dns, resolvedSocket: join(dir, 'resolved.sock') });
+  const net = network({
+    dns: () => Promise.resolve(dns),
+    resolvedSocket: join(dir, 'resolved.sock'),
+  });
   await writeFile(join(dir, 'resolved.sock'), '');
   const a = vm('aaaaaaaaaaaaaaaa', '');
   const { guestIp } = await net.allocate(a);
@@ -270,4 +275,5 @@ test('the DNS responder starts with the bridge and knows every tap VM holding an
   assert.deepEqual(records.at(-1), [], 'a deleted VM is no longer answered');
   await net.close();
   assert.ok(calls.includes('resolvectl revert banger0'), 'close reverts the route');
+  assert.ok(closed, 'close closes the responder');
 });

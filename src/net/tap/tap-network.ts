@@ -28,8 +28,11 @@ export interface TapDeps {
   ipForwardFile?: string;
   /** The host check; a test may give its own. */
   support?: () => Promise<TapSupport>;
-  /** banger's DNS responder: started with the bridge, told every tap VM's name. */
-  dns?: VmDns;
+  /**
+   * Makes banger's DNS responder, started with the bridge and told every tap VM's name; a
+   * factory so a daemon without tap VMs never loads it (idle memory).
+   */
+  dns?: () => Promise<VmDns>;
   /** systemd-resolved's control socket: when it exists, `.vm` on the bridge goes to banger. */
   resolvedSocket?: string;
 }
@@ -38,6 +41,7 @@ export interface TapDeps {
 export interface VmDns {
   listen(addresses: readonly { host: string; port: number }[]): Promise<unknown>;
   setRecords(records: readonly { name: string; ip: string }[]): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -57,7 +61,7 @@ export class TapNetwork implements NetworkProvider {
   private readonly serial = new KeyedMutex();
   private support: Promise<TapSupport> | undefined;
   private bridgeReady = false;
-  private dnsListening = false;
+  private dns: VmDns | undefined;
   private resolvedRouted = false;
 
   constructor(private readonly deps: TapDeps) {
@@ -191,6 +195,7 @@ export class TapNetwork implements NetworkProvider {
    */
   async close(): Promise<void> {
     await this.pool.close();
+    await this.dns?.close();
     if (this.resolvedRouted)
       await this.deps.runner.run('resolvectl', ['revert', this.deps.config.bridge], {
         allowFailure: true,
@@ -206,12 +211,14 @@ export class TapNetwork implements NetworkProvider {
     if (this.bridgeReady) return;
     const { bridge, dnsPort } = this.deps.config;
     await ensureBridge(this.deps.runner, bridge, this.hostIp, this.subnet.prefix);
-    if (this.deps.dns && !this.dnsListening) {
-      await this.deps.dns.listen([
+    if (this.deps.dns && !this.dns) {
+      const dns = await this.deps.dns();
+      await dns.listen([
         { host: '127.0.0.1', port: dnsPort },
         { host: this.hostIp, port: dnsPort },
       ]);
-      this.dnsListening = true;
+      this.dns = dns;
+      this.updateRecords();
     }
     await this.routeResolved();
     this.bridgeReady = true;
@@ -219,9 +226,9 @@ export class TapNetwork implements NetworkProvider {
 
   /** The names the responder answers: every tap VM that holds its address (deleted: none). */
   private updateRecords(): void {
-    if (!this.deps.dns) return;
+    if (!this.dns) return;
     const held = this.deps.store.addresses.taken();
-    this.deps.dns.setRecords(
+    this.dns.setRecords(
       this.deps.store.vms
         .list()
         .filter((v) => v.networkMode === 'tap' && v.guestIp && held.has(v.guestIp))
