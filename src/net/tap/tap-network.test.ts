@@ -52,7 +52,11 @@ const runner: Runner = {
     if (line === 'ip -batch -') {
       for (const cmd of input.trim().split('\n')) {
         const w = cmd.split(' ');
-        if (w[0] === 'link' && w[1] === 'add') links.add(w[3]!);
+        if (w[0] === 'link' && w[1] === 'add') {
+          if (links.has(w[3]!))
+            return Promise.reject(new Error(`RTNETLINK: File exists (${w[3]})`));
+          links.add(w[3]!);
+        }
         if (w[0] === 'tuntap' && w[1] === 'add') links.add(w[3]!);
         if (w[0] === 'link' && w[1] === 'set' && w[4] === 'name') {
           links.delete(w[3]!);
@@ -276,4 +280,24 @@ test('the DNS responder starts with the bridge and knows every tap VM holding an
   await net.close();
   assert.ok(calls.includes('resolvectl revert banger0'), 'close reverts the route');
   assert.ok(closed, 'close closes the responder');
+});
+
+test('parallel first boots set the bridge and the responder up once', async () => {
+  let listens = 0;
+  const dns = {
+    listen: async () => {
+      listens++;
+      await new Promise((r) => setTimeout(r, 5));
+    },
+    setRecords: () => {},
+    close: () => Promise.resolve(),
+  };
+  const net = network({ dns: () => Promise.resolve(dns), resolvedSocket: join(dir, 'none') });
+  const vms = ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb', 'cccccccccccccccc'].map((id, i) =>
+    vm(id, `172.30.0.${i + 2}`),
+  );
+  await Promise.all(vms.map((v) => net.attach(v)));
+  assert.equal(calls.filter((c) => c.includes('link add name banger0')).length, 1);
+  assert.equal(listens, 1);
+  await net.close();
 });

@@ -60,7 +60,7 @@ export class TapNetwork implements NetworkProvider {
   /** Rule changes one at a time (each replaces the tables whole). */
   private readonly serial = new KeyedMutex();
   private support: Promise<TapSupport> | undefined;
-  private bridgeReady = false;
+  private bridging: Promise<void> | undefined;
   private dns: VmDns | undefined;
   private resolvedRouted = false;
 
@@ -207,8 +207,16 @@ export class TapNetwork implements NetworkProvider {
    * port 53 there, redirected to it), then systemd-resolved's `.vm` route where it runs.
    * Once per daemon; a failure is the attach's error and the next attach tries again.
    */
-  private async ensureBridge(): Promise<void> {
-    if (this.bridgeReady) return;
+  private ensureBridge(): Promise<void> {
+    // Parallel first boots share one set-up (two `ip link add` or two listens would clash).
+    this.bridging ??= this.setUpBridge().catch((err: unknown) => {
+      this.bridging = undefined;
+      throw err;
+    });
+    return this.bridging;
+  }
+
+  private async setUpBridge(): Promise<void> {
     const { bridge, dnsPort } = this.deps.config;
     await ensureBridge(this.deps.runner, bridge, this.hostIp, this.subnet.prefix);
     if (this.deps.dns && !this.dns) {
@@ -221,7 +229,6 @@ export class TapNetwork implements NetworkProvider {
       this.updateRecords();
     }
     await this.routeResolved();
-    this.bridgeReady = true;
   }
 
   /** The names the responder answers: every tap VM that holds its address (deleted: none). */
