@@ -97,13 +97,13 @@ test('network modes: user always; tap when the host has all it needs, else what 
 test('tap support reads capabilities and programs; an unprivileged process lacks CAP_NET_ADMIN', async () => {
   const status = join(dir, 'status');
   await writeFile(status, 'Name:\tx\nCapEff:\t0000000000000000\n');
-  const none = await tapSupport({ procStatus: status, path: join(dir, 'empty-path') });
+  const none = await tapSupport({ procStatus: status, which: () => undefined });
   assert.deepEqual(
     none.missing.map((m) => m.what).filter((w) => w !== '/dev/net/tun' && w !== 'bridge support'),
     ['root or CAP_NET_ADMIN', 'the ip program', 'the nft program'],
   );
   await writeFile(status, 'CapEff:\t0000000000001000\n');
-  const admin = await tapSupport({ procStatus: status, path: join(dir, 'empty-path') });
+  const admin = await tapSupport({ procStatus: status, which: () => undefined });
   assert.equal(
     admin.missing.some((m) => m.what === 'root or CAP_NET_ADMIN'),
     false,

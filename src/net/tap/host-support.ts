@@ -1,7 +1,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import { release } from 'node:os';
 import { BangerError, ErrorCode } from '../../errors.js';
+import { which } from '../../system/which.js';
 
 /** What tap networking needs of the host, one line each with its fix. */
 export interface TapSupport {
@@ -14,8 +14,14 @@ const CAP_NET_ADMIN = 12n;
 
 /** Root or CAP_NET_ADMIN, /dev/net/tun, bridge support, and the `ip` and `nft` programs. */
 export async function tapSupport(
-  env: { path?: string | undefined; procStatus?: string; modulesDir?: string } = {},
+  env: {
+    /** Finds a program (default: system/which.ts on PATH and the sbin dirs). */
+    which?: (program: string) => string | undefined;
+    procStatus?: string;
+    modulesDir?: string;
+  } = {},
 ): Promise<TapSupport> {
+  const find = env.which ?? ((program: string) => which(program));
   const missing: TapSupport['missing'] = [];
   const status = await readFile(env.procStatus ?? '/proc/self/status', 'utf8').catch(() => '');
   const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
@@ -37,7 +43,7 @@ export async function tapSupport(
   if (!bridge)
     missing.push({ what: 'bridge support', fix: 'a kernel with CONFIG_BRIDGE (module "bridge")' });
   for (const program of ['ip', 'nft'])
-    if (!(await onPath(program, env.path ?? process.env.PATH ?? '')))
+    if (!find(program))
       missing.push({
         what: `the ${program} program`,
         fix: `apt-get install ${program === 'ip' ? 'iproute2' : 'nftables'}`,
@@ -61,16 +67,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function onPath(program: string, path: string): Promise<boolean> {
-  for (const dir of path.split(':').filter(Boolean))
-    if (
-      await access(`${dir}/${program}`, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  return false;
 }

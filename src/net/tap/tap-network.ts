@@ -103,13 +103,10 @@ export class TapNetwork implements NetworkProvider {
     await this.ensureBridge();
     const tap = tapFor(vm.id);
     const mac = macFor(vm.id);
-    // A tap of the VM's name left by a crash is replaced, not reused half-configured.
-    await deleteLink(this.deps.runner, tap);
-    const pooled = this.pool.take();
-    await claimTap(this.deps.runner, tap, this.deps.config.bridge, pooled).catch(
-      async (err: unknown) => {
-        // A pool tap someone deleted meanwhile: make the VM's own instead.
-        if (!pooled) throw err;
+    await claimTap(this.deps.runner, tap, this.deps.config.bridge, this.pool.take()).catch(
+      async () => {
+        // A tap of the VM's name left half-configured, or a pool tap someone deleted
+        // meanwhile: the VM's tap is made anew (only this rare path pays the extra calls).
         await deleteLink(this.deps.runner, tap);
         await claimTap(this.deps.runner, tap, this.deps.config.bridge, undefined);
       },
