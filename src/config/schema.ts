@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { type SpecField, specProblem } from './limits.js';
 import { SizeError, parseMemoryMiB, parseSize } from './size.js';
 import { isValidName, nameProblem } from './names.js';
+import { intToIpv4, ipv4ToInt } from '../system/ipv4.js';
 
 export const DEFAULT_IMAGE_NAME = 'debian-bookworm';
 export const DEFAULT_SUBNET = '172.30.0.0/24';
@@ -171,11 +172,10 @@ function cidrProblem(cidr: string): string | undefined {
   }
   const prefix = Number(match[5]);
   if (prefix < 8 || prefix > 30) return `${q}: prefix /${prefix} is out of range; use /8 to /30`;
-  const address = octetText.reduce((acc, o) => acc * 256 + Number(o), 0);
+  const address = ipv4ToInt(octetText.join('.'));
   const network = address - (address % 2 ** (32 - prefix));
   if (network === address) return undefined;
-  const dotted = [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.');
-  return `${q} has host bits set; did you mean "${dotted}/${prefix}"?`;
+  return `${q} has host bits set; did you mean "${intToIpv4(network)}/${prefix}"?`;
 }
 
 /** The [[file_sync]] rules: host is absolute or under ~/, guest lives on the /root work disk. */

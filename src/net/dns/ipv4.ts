@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { ipv4ToInt } from '../../system/ipv4.js';
 
 // IPv4 addresses as the responder needs them: reverse names both ways and a subnet test.
 
@@ -17,10 +18,6 @@ export function ipFromReverseName(name: string): string | undefined {
   if (!name.endsWith(REVERSE_SUFFIX)) return undefined;
   const ip = name.slice(0, -REVERSE_SUFFIX.length).split('.').reverse().join('.');
   return isIPv4(ip) ? ip : undefined;
-}
-
-export function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
 }
 
 export interface Ipv4Subnet {

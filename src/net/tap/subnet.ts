@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BangerError, ErrorCode } from '../../errors.js';
+import { intToIpv4, ipv4ToInt } from '../../system/ipv4.js';
 
 /** An IPv4 subnet as banger uses it: the host (bridge) takes the first address. */
 export interface Subnet {
@@ -17,23 +18,15 @@ export function parseSubnet(cidr: string): Subnet {
   const prefix = Number(match?.[5]);
   if (!match || prefix < 8 || prefix > 30)
     throw new BangerError(ErrorCode.Config, `network.subnet ${JSON.stringify(cidr)} is not usable`);
-  const base = toInt(match.slice(1, 5).join('.'));
+  const base = ipv4ToInt(match.slice(1, 5).join('.'));
   const size = 2 ** (32 - prefix);
-  return { cidr, prefix, hostIp: toDotted(base + 1), first: base + 2, last: base + size - 2 };
-}
-
-export function toInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-export function toDotted(n: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+  return { cidr, prefix, hostIp: intToIpv4(base + 1), first: base + 2, last: base + size - 2 };
 }
 
 /** The lowest address of the subnet's VM range not in `taken`, or undefined when full. */
 export function firstFree(subnet: Subnet, taken: ReadonlySet<string>): string | undefined {
   for (let n = subnet.first; n <= subnet.last; n++) {
-    const ip = toDotted(n);
+    const ip = intToIpv4(n);
     if (!taken.has(ip)) return ip;
   }
   return undefined;
