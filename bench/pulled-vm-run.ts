@@ -3,10 +3,9 @@
 // same run: what booting a pulled image costs. The image is pushed to Debian's
 // docker-registry on 127.0.0.1 and pulled once before the clock starts; the kit is built then.
 // Run: npx tsx bench/pulled-vm-run.ts   (BENCH_RUNS=5 by default)
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchSandbox, median, seconds } from '../test/helpers/bench.js';
-import { pushImage, startRegistry } from '../test/helpers/registry.js';
+import { busyboxBin, pushImage, startRegistry } from '../test/helpers/registry.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const APPLETS = ['sh', 'cat', 'echo', 'ls', 'sync', 'sleep', 'true'];
@@ -19,13 +18,7 @@ try {
       {
         compression: 'gzip',
         members: [
-          { name: 'bin/', type: 'directory', mode: 0o755 },
-          { name: 'bin/busybox', body: await readFile('/bin/busybox'), mode: 0o755 },
-          ...APPLETS.map((a) => ({
-            name: `bin/${a}`,
-            type: 'symlink' as const,
-            linkname: 'busybox',
-          })),
+          ...(await busyboxBin(APPLETS)),
           { name: 'etc/', type: 'directory', mode: 0o755 },
           { name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\n' },
           { name: 'tmp/', type: 'directory', mode: 0o1777 },

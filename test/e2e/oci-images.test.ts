@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { debianPackagesTarball, debianTarball } from '../helpers/debian-tarball.js';
 import { guestKit } from '../helpers/kit.js';
-import { pushImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { busyboxBin, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
@@ -50,13 +50,7 @@ describe('pulled images: musl with a run context and layers, Debian with a works
         {
           compression: 'gzip',
           members: [
-            dir('bin/'),
-            file('bin/busybox', await readFile('/bin/busybox'), 0o755),
-            ...APPLETS.map((a) => ({
-              name: `bin/${a}`,
-              type: 'symlink' as const,
-              linkname: 'busybox',
-            })),
+            ...(await busyboxBin(APPLETS)),
             dir('etc/'),
             file(
               'etc/passwd',

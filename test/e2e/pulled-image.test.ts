@@ -1,11 +1,11 @@
 // A pulled image boots: a busybox-only OCI image (no init, no sshd, no glibc) pushed to a
 // real registry on 127.0.0.1, pulled, and run with banger's guest kit, through the real CLI.
 import assert from 'node:assert/strict';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { guestKit } from '../helpers/kit.js';
-import { pushImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { busyboxBin, pushImage, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
@@ -26,13 +26,7 @@ describe('a pulled image without init or sshd boots with the guest kit', () => {
         {
           compression: 'gzip',
           members: [
-            { name: 'bin/', type: 'directory', mode: 0o755 },
-            { name: 'bin/busybox', body: await readFile('/bin/busybox'), mode: 0o755 },
-            ...APPLETS.map((a) => ({
-              name: `bin/${a}`,
-              type: 'symlink' as const,
-              linkname: 'busybox',
-            })),
+            ...(await busyboxBin(APPLETS)),
             { name: 'etc/', type: 'directory', mode: 0o755 },
             { name: 'etc/passwd', body: 'root:x:0:0:root:/root:/bin/sh\n' },
             { name: 'etc/group', body: 'root:x:0:\n' },

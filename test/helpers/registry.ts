@@ -284,3 +284,12 @@ async function tarBuffer(members: TarMember[]): Promise<Buffer> {
   for await (const c of await tarOf(members)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** The start of a busybox-only root: /bin with Debian's static busybox and its applet links. */
+export async function busyboxBin(applets: readonly string[]): Promise<TarMember[]> {
+  return [
+    { name: 'bin/', type: 'directory', mode: 0o755 },
+    { name: 'bin/busybox', body: await readFile('/bin/busybox'), mode: 0o755 },
+    ...applets.map((a) => ({ name: `bin/${a}`, type: 'symlink' as const, linkname: 'busybox' })),
+  ];
+}

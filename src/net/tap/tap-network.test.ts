@@ -88,6 +88,20 @@ function network(over: Partial<ConstructorParameters<typeof TapNetwork>[0]> = {}
   });
 }
 
+/** The image (and kernel) the test VMs' records point at. */
+function insertImage(): void {
+  store.db
+    .prepare(
+      "INSERT INTO kernels (id, name, version, source, dir, kernel_file, sha256, created_at) VALUES ('k','k','','','/','/k','0','now')",
+    )
+    .run();
+  store.db
+    .prepare(
+      "INSERT INTO images (id, name, dir, rootfs_file, kernel_id, created_at) VALUES ('i','img','/','/r','k','now')",
+    )
+    .run();
+}
+
 function vm(id: string, guestIp: string, over: Partial<VmRecord> = {}): VmRecord {
   const now = new Date().toISOString();
   return {
@@ -204,17 +218,7 @@ test('reconcile: taps of stopped VMs go, pool taps are adopted, orphan addresses
   store.addresses.allocate('ghost', () => '172.30.0.9');
   links.add('bp-00c0ffee');
   // The store has rows only for VMs that exist; insert the two.
-  const imageId = 'i';
-  store.db
-    .prepare(
-      "INSERT INTO kernels (id, name, version, source, dir, kernel_file, sha256, created_at) VALUES ('k','k','','','/','/k','0','now')",
-    )
-    .run();
-  store.db
-    .prepare(
-      `INSERT INTO images (id, name, dir, rootfs_file, kernel_id, created_at) VALUES ('${imageId}','img','/','/r','k','now')`,
-    )
-    .run();
+  insertImage();
   for (const v of [running, stopped]) store.vms.insert(v);
 
   const net = network();
@@ -246,16 +250,7 @@ test('the DNS responder starts with the bridge and knows every tap VM holding an
     close: () => Promise.resolve(void (closed = true)),
   };
   let closed = false;
-  store.db
-    .prepare(
-      "INSERT INTO kernels (id, name, version, source, dir, kernel_file, sha256, created_at) VALUES ('k','k','','','/','/k','0','now')",
-    )
-    .run();
-  store.db
-    .prepare(
-      "INSERT INTO images (id, name, dir, rootfs_file, kernel_id, created_at) VALUES ('i','img','/','/r','k','now')",
-    )
-    .run();
+  insertImage();
   const net = network({
     dns: () => Promise.resolve(dns),
     resolvedSocket: join(dir, 'resolved.sock'),
