@@ -138,17 +138,7 @@ async function makeImage(layoutDir: string): Promise<{ layers: Blob[]; tarBytes:
     ),
   );
   const layers = made.map((m) => m.blob);
-  const manifest = await layout.blob(
-    'application/vnd.oci.image.manifest.v1+json',
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config,
-        layers,
-      }),
-    ),
-  );
+  const manifest = await layout.manifest(config, layers);
   await layout.tag(TAG, manifest);
   return { layers, tarBytes: made.reduce((n, m) => n + m.tarBytes, 0) };
 }

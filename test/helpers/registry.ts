@@ -231,7 +231,12 @@ export class OciLayout {
         }),
       ),
     );
-    const manifest = await this.blob(
+    return { manifest: await this.manifest(config, layers), config, layers };
+  }
+
+  /** An OCI image manifest of a config and layers already in the layout. */
+  manifest(config: Blob, layers: Blob[]): Promise<Blob> {
+    return this.blob(
       'application/vnd.oci.image.manifest.v1+json',
       Buffer.from(
         JSON.stringify({
@@ -242,7 +247,6 @@ export class OciLayout {
         }),
       ),
     );
-    return { manifest, config, layers };
   }
 
   /** A multi-arch image index over `images` ([manifest, architecture] pairs). */
