@@ -113,7 +113,12 @@ test('five racing starters end with exactly one daemon, and all of them succeed'
       sb.cli(['daemon', 'start']),
     ]);
     for (const r of results) assert.equal(r.exitCode, 0, `${r.command}: ${String(r.stderr)}`);
-    await new Promise((r) => setTimeout(r, 300)); // let the losers exit
+    // The losers exit once they find the lock taken; on a loaded host that takes a while.
+    await waitFor(
+      'the losing daemons to exit',
+      async () => (await daemonPids(sb.dir)).length <= 1,
+      15_000,
+    ).catch(() => undefined);
     const pids = await daemonPids(sb.dir);
     assert.equal(pids.length, 1, `daemons: ${pids.join(', ')}`);
     assert.equal(pids[0], await sb.daemonPid());
