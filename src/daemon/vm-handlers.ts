@@ -6,6 +6,7 @@ import { startVm } from '../vm/boot.js';
 import type { VmContext } from '../vm/context.js';
 import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
+import { pauseVm, resumeVm } from '../vm/pause.js';
 import { addPort, listPorts, removePort } from '../vm/ports.js';
 import { runContextOf } from '../vm/run-context.js';
 import { setVm } from '../vm/set.js';
@@ -46,6 +47,8 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
     },
     'vm.stop': (_params, _call, vm) => stopVm(ctx, vm),
     'vm.kill': (_params, _call, vm) => killVm(ctx, vm),
+    'vm.pause': async (_params, _call, vm) => vmDetailOf(await pauseVm(ctx, vm)),
+    'vm.resume': async (_params, _call, vm) => vmDetailOf(await resumeVm(ctx, vm)),
     'vm.delete': async (_params, _call, vm) => {
       await destroy(ctx, vm);
       return { name: vm.name };

@@ -4,12 +4,22 @@ import type { z } from 'zod';
  * One RPC method, declared once for both ends: its name, the schema of its params and
  * result, and what the daemon does when the caller goes away mid-call.
  */
-/** A VM's state as its record says (after reconcile). */
-export type VmStateName = 'created' | 'running' | 'stopped' | 'error';
+/**
+ * A VM's state as its record says (after reconcile), or `paused`: running, with its vCPUs
+ * stopped (vm pause), which the daemon asks the VMM rather than records.
+ */
+export type VmStateName = 'created' | 'running' | 'paused' | 'stopped' | 'error';
 
 export const RUNNING: readonly VmStateName[] = ['running'];
+export const PAUSED: readonly VmStateName[] = ['paused'];
 export const NOT_RUNNING: readonly VmStateName[] = ['created', 'stopped', 'error'];
-export const ANY_STATE: readonly VmStateName[] = ['created', 'running', 'stopped', 'error'];
+export const ANY_STATE: readonly VmStateName[] = [
+  'created',
+  'running',
+  'paused',
+  'stopped',
+  'error',
+];
 
 /**
  * A method that acts on one VM (its `ref` param): the states it is allowed in, checked by

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { imageRef } from './image.js';
-import { ANY_STATE, defineMethod, NOT_RUNNING, RUNNING } from './method.js';
+import { ANY_STATE, defineMethod, NOT_RUNNING, PAUSED, RUNNING } from './method.js';
 
-export const vmState = z.enum(['created', 'running', 'stopped', 'error', 'broken']);
+export const vmState = z.enum(['created', 'running', 'paused', 'stopped', 'error', 'broken']);
 
 const ref = z.string().min(1).max(63);
 const spec = {
@@ -109,6 +109,25 @@ export const vmRestart = defineMethod({
 });
 
 const stopped = z.object({ name: z.string(), wasRunning: z.boolean() });
+
+/** vCPUs stopped, memory and processes kept; the ssh master and ports stay open. */
+export const vmPause = defineMethod({
+  name: 'vm.pause',
+  params: z.strictObject({ ref }),
+  result: vmDetail,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: { states: RUNNING, lock: 'operation' },
+});
+
+export const vmResume = defineMethod({
+  name: 'vm.resume',
+  params: z.strictObject({ ref }),
+  result: vmDetail,
+  onDisconnect: 'finish',
+  progress: false,
+  vm: { states: PAUSED, lock: 'operation' },
+});
 
 export const vmStop = defineMethod({
   name: 'vm.stop',

@@ -1,7 +1,8 @@
 import { BangerError, ErrorCode } from '../errors.js';
-import type { VmRecord, VmState } from '../store/vms.js';
+import type { VmStateName } from '../protocol/method.js';
+import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
-import { findVm } from './lookup.js';
+import { findVm, isPaused } from './lookup.js';
 import { reconcile } from './reconcile.js';
 
 /**
@@ -9,7 +10,7 @@ import { reconcile } from './reconcile.js';
  * src/protocol/) and what it is called for the error (e.g. "vm set").
  */
 export interface VmRule {
-  states: readonly VmState[];
+  states: readonly VmStateName[];
   what: string;
 }
 
@@ -26,29 +27,39 @@ export async function withVm<T>(
   const vm = findVm(ctx, ref);
   return ctx.locks.run(vm.id, async () => {
     const current = await reconcile(ctx, findVm(ctx, vm.id));
-    if (!rule.states.includes(current.state)) throw wrongState(current, rule);
+    const state: VmStateName =
+      current.state === 'running' && (await isPaused(ctx, current)) ? 'paused' : current.state;
+    if (!rule.states.includes(state)) throw wrongState({ name: current.name, state }, rule);
     return fn(current);
   });
 }
 
-const STATE_WORDS: Record<VmState, string> = {
+const STATE_WORDS: Record<VmStateName, string> = {
   created: 'not started',
   running: 'running',
+  paused: 'paused',
   stopped: 'stopped',
   error: 'not running (its last boot failed)',
 };
 
 /** The one error text for an operation asked of a VM in a state it does not allow. */
-function wrongState(vm: Pick<VmRecord, 'name' | 'state'>, rule: VmRule): BangerError {
-  const wantsRunning = rule.states.includes('running');
-  const needs = wantsRunning ? 'running' : 'stopped';
+function wrongState(vm: { name: string; state: VmStateName }, rule: VmRule): BangerError {
+  const needs = rule.states.includes('running')
+    ? 'running'
+    : rule.states.includes('paused')
+      ? 'paused'
+      : 'stopped';
+  const hint =
+    needs === 'stopped'
+      ? `stop it first: banger vm stop ${vm.name}`
+      : vm.state === 'paused'
+        ? `resume it first: banger vm resume ${vm.name}`
+        : needs === 'paused'
+          ? `pause it first: banger vm pause ${vm.name}`
+          : `start it first: banger vm start ${vm.name}`;
   return new BangerError(
     ErrorCode.Conflict,
     `vm "${vm.name}" is ${STATE_WORDS[vm.state]}: "banger ${rule.what}" needs it ${needs}`,
-    {
-      hint: wantsRunning
-        ? `start it first: banger vm start ${vm.name}`
-        : `stop it first: banger vm stop ${vm.name}`,
-    },
+    { hint },
   );
 }

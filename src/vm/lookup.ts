@@ -14,6 +14,8 @@ export interface VmView {
   vm: VmRecord;
   image: string;
   running: boolean;
+  /** Running with its vCPUs stopped (vm pause). */
+  paused?: boolean;
   handles: VmHandles | undefined;
   /** Its ports published on 127.0.0.1. */
   published?: readonly PublishedPort[];
@@ -40,6 +42,17 @@ export async function liveHandles(ctx: VmContext, vm: VmRecord): Promise<VmHandl
   return handles;
 }
 
+/**
+ * Whether a running VM's vCPUs are stopped (vm pause, or a save under way): asked of the
+ * VMM each time, never recorded. A VMM that cannot tell, or does not answer, is running.
+ */
+export async function isPaused(ctx: VmContext, vm: VmRecord): Promise<boolean> {
+  const handles = await liveHandles(ctx, vm);
+  const snapshots = handles && ctx.vmms.forDriver(handles.driver).snapshots;
+  if (!handles || !snapshots) return false;
+  return snapshots.paused(handles).catch(() => false);
+}
+
 export async function vmAlive(ctx: VmContext, vm: VmRecord): Promise<boolean> {
   return (await liveHandles(ctx, vm)) !== undefined;
 }
@@ -59,10 +72,14 @@ export async function refresh(ctx: VmContext, vm: VmRecord): Promise<VmRecord> {
 export async function viewOf(ctx: VmContext, vm: VmRecord): Promise<VmView> {
   const current = await refresh(ctx, vm);
   const handles = current.state === 'running' ? await liveHandles(ctx, current) : undefined;
+  // While an operation holds the VM (a save pauses it on purpose) it is shown as recorded.
+  const paused =
+    handles !== undefined && !ctx.locks.held(current.id) && (await isPaused(ctx, current));
   return {
     vm: current,
     image: ctx.store.images.findById(current.imageId)?.name ?? current.imageId,
     running: handles !== undefined,
+    paused,
     handles,
     published: ctx.store.publishedPorts.forVm(current.id),
   };

@@ -4,7 +4,7 @@ import { sshRun } from '../ssh/connection.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
 import { unpinVmHostKey } from './host-key.js';
-import { liveHandles, sshTarget } from './lookup.js';
+import { isPaused, liveHandles, sshTarget } from './lookup.js';
 import { cleanupRuntime } from './reconcile.js';
 
 /** Graceful stop: the guest gets this long to power off before the VMM is told to quit. */
@@ -28,11 +28,13 @@ export interface Stopped {
 export async function stopVm(ctx: VmContext, vm: VmRecord): Promise<Stopped> {
   const handles = await liveHandles(ctx, vm);
   if (handles) {
+    // A paused guest cannot power itself off: it runs again first.
+    const vmm = ctx.vmms.forDriver(handles.driver);
+    if (await isPaused(ctx, vm)) await vmm.snapshots?.resume(handles).catch(() => undefined);
     // The golden image has no ACPI power-button handler (logind is trimmed): ask over ssh.
     await sshRun(await sshTarget(ctx, vm), ['sh', '-c', POWEROFF], ctx.runner, {
       timeoutMs: 10_000,
     }).catch(() => undefined);
-    const vmm = ctx.vmms.forDriver(handles.driver);
     if (vmm.capabilities.gracefulStop) await vmm.stop(handles, STOP_TIMEOUT_MS);
     else await vmm.kill(handles);
   }

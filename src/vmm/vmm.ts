@@ -29,7 +29,22 @@ export interface LaunchSpec {
   vcpu: number;
   memoryMiB: number;
   network: LaunchNetwork;
+  /** Guest RAM: anonymous memory unless given (default). */
+  memory?: LaunchMemory | undefined;
+  /**
+   * Resume a saved VM instead of booting: the device state written by Snapshots.save. The
+   * VM starts paused, loads it and runs on; the kernel and disks must be the saved VM's.
+   */
+  restore?: { stateFile: string } | undefined;
 }
+
+/**
+ * Guest RAM in a file: `shared` maps it so the guest's writes land in the file (a template
+ * being made: a save then leaves the RAM where it is and writes only device state); not
+ * shared maps it copy-on-write, so any number of VMs restored from one file share its
+ * unmodified pages and the file is never written.
+ */
+export type LaunchMemory = { file: string; shared: boolean };
 
 /**
  * User-mode networking: ssh forwarded from 127.0.0.1; `nat` lets the guest out. Tap: the
@@ -122,6 +137,8 @@ export interface Vmm {
   readonly capabilities: VmmCapabilities;
   /** Runtime port forwards for user networking; undefined when the driver has none. */
   readonly hostForwarding?: HostForwarding | undefined;
+  /** Pause, resume and saved state; undefined when the driver has none. */
+  readonly snapshots?: Snapshots | undefined;
   /**
    * Launches the VM. A forwarded port taken meanwhile is retried on another one
    * (StartOptions.freePort); a launch that fails half-way leaves no process behind.
@@ -137,6 +154,24 @@ export interface Vmm {
   cleanup(vmDir: string): Promise<void>;
   /** Handles read back from handles.json, checked against this driver's shape. */
   parseHandles(value: Record<string, unknown>): VmHandles | undefined;
+}
+
+/**
+ * A capability: a running VM stopped and continued where it was (its memory kept), and its
+ * device state saved so another process can resume it (warm start, suspend, fork).
+ */
+export interface Snapshots {
+  pause(handles: VmHandles): Promise<void>;
+  resume(handles: VmHandles): Promise<void>;
+  /** Whether the VM's vCPUs are stopped (paused, or stopped for a save). */
+  paused(handles: VmHandles): Promise<boolean>;
+  /**
+   * Stops the VM and writes its device state (and, unless its RAM is in a shared file, its
+   * memory) to `stateFile`; the VM stays paused. Resolves once the file is complete.
+   */
+  save(handles: VmHandles, stateFile: string, signal: AbortSignal): Promise<void>;
+  /** A string naming the VMM build: saved state only restores on the same one. */
+  version(): Promise<string>;
 }
 
 /** The drivers a daemon has: the one new VMs get, and one for any VM already running. */

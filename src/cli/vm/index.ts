@@ -3,6 +3,7 @@ import { examples } from '../output.js';
 import { registerVmCreate } from './create.js';
 import { registerVmDelete } from './delete.js';
 import { registerVmKill } from './kill.js';
+import { registerVmPause } from './pause.js';
 import { registerVmList } from './list.js';
 import { registerVmLogs } from './logs.js';
 import { registerVmPort } from './port/index.js';
@@ -48,6 +49,7 @@ export function registerVm(program: Command): void {
   registerVmStart(vm);
   registerVmStop(vm);
   registerVmRestart(vm);
+  registerVmPause(vm);
   registerVmKill(vm);
   registerVmSet(vm);
   registerVmDelete(vm);

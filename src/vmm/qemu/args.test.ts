@@ -24,7 +24,9 @@ function values(args: string[], flag: string): string[] {
 
 test('qemu args: microvm, detached with a pidfile, QMP and the console in the VM dir', () => {
   const args = qemuArgs(spec, 'tcg');
-  assert.deepEqual(values(args, '-M'), ['microvm,x-option-roms=off']);
+  assert.deepEqual(values(args, '-M'), ['microvm,x-option-roms=off,memory-backend=mem']);
+  assert.deepEqual(values(args, '-object'), [`memory-backend-ram,id=mem,size=1024M`]);
+  assert.ok(!args.includes('-incoming'), 'a boot is not a restore');
   assert.deepEqual(values(args, '-name'), ['banger-0123456789abcdef']);
   for (const flag of ['-nodefaults', '-no-user-config', '-daemonize'])
     assert.ok(args.includes(flag), flag);
@@ -116,4 +118,28 @@ test('kernel command line: the driver adds its console, no PCI and TSC hints onl
   assert.deepEqual(values(qemuArgs(spec, 'tcg', 1000), '-append'), [
     'console=ttyS0 pci=off tsc_early_khz=1000 tsc=reliable root=/dev/vda banger.hostname=blue-fox',
   ]);
+});
+
+test('qemu args: RAM in a file — shared for a template, private and read-only for a restore', () => {
+  const template = qemuArgs({ ...spec, memory: { file: '/t/ram', shared: true } }, 'tcg');
+  assert.deepEqual(values(template, '-object'), [
+    'memory-backend-file,id=mem,size=1024M,mem-path=/t/ram,share=on',
+  ]);
+  const restored = qemuArgs(
+    {
+      ...spec,
+      memory: { file: '/t/ram', shared: false },
+      restore: { stateFile: '/t/state' },
+    },
+    'tcg',
+  );
+  assert.deepEqual(values(restored, '-object'), [
+    'memory-backend-file,id=mem,size=1024M,mem-path=/t/ram,share=off,readonly=on',
+  ]);
+  assert.deepEqual(values(restored, '-incoming'), ['defer']);
+  assert.ok(restored.includes('-S'), 'a restore starts paused until its state is loaded');
+  assert.throws(
+    () => qemuArgs({ ...spec, memory: { file: '/a,b', shared: true } }, 'tcg'),
+    /comma/,
+  );
 });

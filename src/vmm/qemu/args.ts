@@ -33,7 +33,10 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
   return [
     // The id in the name lets liveness checks tell our process for this VM from a reused pid.
     ['-name', `banger-${spec.id}`],
-    ['-M', 'microvm,x-option-roms=off'],
+    // RAM is always the backend object `mem`: a saved state names its RAM block, so every
+    // VM's must be called the same for state saved by one to load into another.
+    ['-M', 'microvm,x-option-roms=off,memory-backend=mem'],
+    ['-object', memoryBackend(spec)],
     accel === 'kvm'
       ? ['-accel', 'kvm', '-cpu', 'host']
       : ['-accel', `tcg,thread=multi,tb-size=${TCG_TB_SIZE_MIB}`, '-cpu', 'max'],
@@ -51,6 +54,8 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     ['-serial', `file:${files.consoleLog}`],
     dataPort(files.dataSocket),
     ['-qmp', `unix:${files.qmpSocket},server=on,wait=off`],
+    // Resuming saved state: start paused and wait for the state over QMP (migrate-incoming).
+    spec.restore ? ['-S', '-incoming', 'defer'] : [],
     ['-pidfile', files.pidFile, '-daemonize'],
   ].flat();
 }
@@ -70,6 +75,15 @@ function dataPort(socket: string): string[] {
     ...['-chardev', `socket,id=data,path=${socket},server=on,wait=off`],
     ...['-device', `virtserialport,chardev=data,name=${DATA_PORT_NAME}`],
   ];
+}
+
+function memoryBackend(spec: LaunchSpec): string {
+  const size = `size=${spec.memoryMiB}M`;
+  if (!spec.memory) return `memory-backend-ram,id=mem,${size}`;
+  noComma(spec.memory.file);
+  // share=off: a private copy-on-write mapping; readonly: the file itself is never written.
+  const mode = spec.memory.shared ? 'share=on' : 'share=off,readonly=on';
+  return `memory-backend-file,id=mem,${size},mem-path=${spec.memory.file},${mode}`;
 }
 
 function drive(id: string, path: string, format: 'qcow2' | 'raw', readOnly = false): string[] {

@@ -13,6 +13,7 @@ import {
   GUEST_SSH_PORT,
   type Accel,
   type HostStats,
+  type Snapshots,
   type LaunchSpec,
   type StartOptions,
   type VmHandles,
@@ -23,6 +24,7 @@ import { qemuArgs } from './args.js';
 import { parseQemuHandles } from './handles.js';
 import { qemuHostForwarding } from './hostfwd.js';
 import { QmpClient } from './qmp.js';
+import { loadState, qemuSnapshots } from './snapshots.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 /** A port taken between our check and QEMU's bind is retried this many times. */
@@ -48,6 +50,7 @@ export class QemuVmm implements Vmm {
     dataPort: true,
   };
   readonly hostForwarding = qemuHostForwarding;
+  readonly snapshots: Snapshots;
   private readonly binary: string;
   private readonly tscKhz: number | undefined;
 
@@ -58,6 +61,7 @@ export class QemuVmm implements Vmm {
   ) {
     this.binary = options.binary ?? QEMU_BINARY;
     this.tscKhz = options.tscKhz;
+    this.snapshots = qemuSnapshots(this.binary, runner);
   }
 
   async start(spec: LaunchSpec, options: StartOptions): Promise<VmHandles> {
@@ -102,6 +106,7 @@ export class QemuVmm implements Vmm {
     const pid = Number.parseInt(await readFile(files.pidFile, 'utf8'), 10);
     if (!Number.isInteger(pid) || pid <= 0)
       throw new BangerError(ErrorCode.Internal, `qemu wrote no pid to ${files.pidFile}`);
+    if (spec.restore) await loadState(files.qmpSocket, spec.restore.stateFile, options.signal);
     return this.handlesOf(spec, pid, new Date().toISOString());
   }
 
