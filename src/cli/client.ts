@@ -37,6 +37,7 @@ export const CANCELLABLE: ReadonlySet<MethodName> = new Set<MethodName>([
   'image.pull',
   'image.export',
   'image.promote',
+  'image.warm',
   'kernel.pull',
 ]);
 

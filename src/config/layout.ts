@@ -147,6 +147,24 @@ export const CacheName = {
   ociBlobs: 'oci/blobs/sha256',
   /** `<kernel id>.ext4`: a kernel's modules as a disk for pulled images (`.staging` while made). */
   kernelModules: 'kernel-modules',
+  /** `<key>/`: warm-start templates, one per image and VM shape (`.staging` while made). */
+  templates: 'templates',
+} as const;
+
+/**
+ * The files of a warm-start template (`templates/<key>/`), besides a VM directory's
+ * system.qcow2, work.ext4 and console.log: a VM booted once and saved, which new VMs of
+ * its image and shape resume instead of booting.
+ */
+export const TemplateFileName = {
+  /** The guest's RAM, mapped copy-on-write by every VM resumed from it (never written). */
+  memory: 'memory.ram',
+  /** QEMU's device state at the save (tens of KB: the RAM stays in memory.ram). */
+  state: 'device.state',
+  /** What the template is: image, kernel, shape, QEMU version; written last. */
+  meta: 'template.json',
+  /** The template VM's own host key, pinned while it is prepared (never used after). */
+  knownHosts: 'known_hosts',
 } as const;
 
 /** `<dir>/<id>.staging`: something being built, published by renaming it to `<dir>/<id>`. */
@@ -164,6 +182,7 @@ export function everyName(): Record<string, Record<string, string>> {
     ImageFileName,
     KernelFileName,
     CacheName,
+    TemplateFileName,
     staging: { suffix: STAGING_SUFFIX },
   };
 }

@@ -27,6 +27,7 @@ test('defaultConfig fills every default', () => {
     catalog: { images: [], kernels: [] },
     oci: { defaultRegistry: undefined, insecureRegistries: [] },
     ssh: { manageConfig: true },
+    warm: { auto: true },
   });
 });
 
@@ -116,4 +117,12 @@ test('describeValue quotes strings and names tables', () => {
   assert.equal(describeValue([1]), 'an array');
   assert.equal(describeValue({}), 'a table');
   assert.equal(describeValue(new Date(0)), 'a date');
+});
+
+test('[warm]: auto is true or false, true by default', () => {
+  const off = validateConfig({ warm: { auto: false } });
+  assert.ok(off.success);
+  assert.deepEqual(off.data.warm, { auto: false });
+  for (const bad of [{ warm: { auto: 'yes' } }, { warm: { automatic: true } }])
+    assert.equal(validateConfig(bad).success, false, JSON.stringify(bad));
 });

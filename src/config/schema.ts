@@ -54,6 +54,8 @@ export interface Config {
   oci: { defaultRegistry?: string; insecureRegistries: string[] };
   /** manage_config: keep banger's Include block in ~/.ssh/config, for `ssh NAME.vm`. */
   ssh: { manageConfig: boolean };
+  /** auto: after a VM shape's first cold boot, make its warm-start template in the background. */
+  warm: { auto: boolean };
 }
 
 /** How a TOML value reads in an error message: strings quoted, tables and arrays by kind. */
@@ -264,6 +266,9 @@ const ociShape = {
   default_registry: registryHost.optional(),
   insecure_registries: z.array(registryHost).optional(),
 };
+const warmShape = {
+  auto: z.boolean().optional(),
+};
 const sshShape = {
   manage_config: z.boolean().optional(),
 };
@@ -282,6 +287,7 @@ const topShape = {
   catalog: table(catalogShape).optional(),
   oci: table(ociShape).optional(),
   ssh: table(sshShape).optional(),
+  warm: table(warmShape).optional(),
 };
 
 /** `~/x` is the host user's home, as in a shell. */
@@ -305,6 +311,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   catalog: Object.keys(catalogShape),
   oci: Object.keys(ociShape),
   ssh: Object.keys(sshShape),
+  warm: Object.keys(warmShape),
 };
 
 const rawSchema = z.strictObject(topShape);
@@ -341,6 +348,7 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
       insecureRegistries: oci.insecure_registries ?? [],
     },
     ssh: { manageConfig: raw.ssh?.manage_config ?? true },
+    warm: { auto: raw.warm?.auto ?? true },
   };
 }
 

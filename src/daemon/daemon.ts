@@ -48,6 +48,7 @@ export class Daemon {
   private closedResolve!: () => void;
   private tap: TapNetwork | undefined;
   private forwards: { close(): Promise<void> } | undefined;
+  private warm: { close(): Promise<void> } | undefined;
   /** Settles once close() has finished, whoever called it. */
   readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
 
@@ -139,10 +140,13 @@ export class Daemon {
       ensureModules: (kernel, op) => ensureModulesDisk(layout, realRunner, kernel, op),
       networkDefaults: { mode: config.network.mode, nat: config.network.nat },
       networks: (portsInUse) => [new UserModeNetwork(portsInUse), this.tap!],
+      warm: { dir: join(layout.cacheDir, CacheName.templates), auto: config.warm.auto },
     });
     this.forwards = vms.forwards;
+    this.warm = vms.warm;
     // VMs outlive the daemon: find which are still running before answering anyone.
     await reconcileAll(vms);
+    await vms.warm?.reconcile();
     this.rpc = new RpcServer(
       buildRoutes({
         layout,
@@ -182,6 +186,7 @@ export class Daemon {
       }
     };
     await step('rpc server', () => this.rpc?.close());
+    await step('background templates', () => this.warm?.close());
     await step('tap pool and DNS', () => this.tap?.close());
     await step('port relays', () => this.forwards?.close());
     this.gc.stop();

@@ -11,6 +11,7 @@ import type { VmmChoice } from '../vmm/select.js';
 import { routesFrom, type Handlers } from './route-table.js';
 import type { Route } from './rpc-server.js';
 import { vmHandlers } from './vm-handlers.js';
+import { BangerError, ErrorCode, notImplemented } from '../errors.js';
 
 /** What the handlers may use: the daemon's services, never the daemon object itself. */
 export interface Services {
@@ -51,8 +52,9 @@ function handlers(s: Services): Handlers {
     'image.list': () => ({
       images: s.store.images.list().map((i) => imageSummary(i, kernelName)),
     }),
-    'image.show': ({ name }) => {
+    'image.show': async ({ name }) => {
       const image = s.images.get(name);
+      const templates = (await s.vms.warm?.list(image)) ?? [];
       const kernel = image.kernelId ? s.store.kernels.findById(image.kernelId) : undefined;
       return {
         ...imageSummary(image, kernelName),
@@ -62,8 +64,29 @@ function handlers(s: Services): Handlers {
         ...(kernel ? { kernelFile: kernel.kernelFile } : {}),
         ...(kernel?.initrdFile ? { initrdFile: kernel.initrdFile } : {}),
         usedBy: s.store.vms.usingImage(image.id),
+        ...(templates.length ? { templates } : {}),
         ...(image.oci ? { oci: image.oci } : {}),
       };
+    },
+    'image.warm': async ({ name, remove, ...size }, call) => {
+      const image = s.images.get(name);
+      const warm = s.vms.warm;
+      if (!warm) throw notImplemented('warm start in this daemon');
+      const { vcpu, memoryMiB, diskBytes } = size;
+      const whole = vcpu !== undefined && memoryMiB !== undefined && diskBytes !== undefined;
+      if (remove)
+        return {
+          name,
+          removed: await warm.remove(image, whole ? { vcpu, memoryMiB, diskBytes } : undefined),
+        };
+      if (!whole)
+        throw new BangerError(
+          ErrorCode.InvalidParams,
+          'image.warm needs vcpu, memoryMiB and diskBytes',
+        );
+      const meta = await warm.warm(image, { vcpu, memoryMiB, diskBytes }, call);
+      const template = (await warm.list(image)).find((t) => t.key === meta.key);
+      return { name, ...(template ? { template } : {}) };
     },
     'image.build': async (params, call) =>
       imageSummary(await s.images.build(params, call), kernelName),

@@ -6,6 +6,7 @@ import { startVm } from '../vm/boot.js';
 import type { VmContext } from '../vm/context.js';
 import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
+import { findLocalImage } from '../vm/lookup.js';
 import { pauseVm, resumeVm } from '../vm/pause.js';
 import { addPort, listPorts, removePort } from '../vm/ports.js';
 import { runContextOf } from '../vm/run-context.js';
@@ -39,6 +40,10 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
     }),
     'vm.names': () => ({ names: ctx.store.vms.names() }),
     'vm.create': async (params, call) => vmDetailOf(await createVm(ctx, params, call)),
+    'vm.plan': async ({ image: ref, cold, ...size }) => {
+      const image = cold ? undefined : findLocalImage(ctx, ref ?? ctx.defaultImage);
+      return { start: image && ctx.warm ? await ctx.warm.plan(image, size) : 'cold' };
+    },
     'vm.start': async ({ sshWaitMs }, call, vm) =>
       vmDetailOf(await startVm(ctx, vm, call, sshWaitMs)),
     'vm.restart': async ({ sshWaitMs }, call, vm) => {

@@ -17,6 +17,49 @@ export const imageSummary = z.object({
 });
 export type ImageSummary = z.output<typeof imageSummary>;
 
+/** A warm-start template of the image: one VM size, booted once and saved. */
+export const templateSummary = z.object({
+  key: z.string(),
+  vcpu: z.number().int(),
+  memoryMiB: z.number().int(),
+  diskBytes: z.number().int(),
+  network: z.string(),
+  createdAt: z.string(),
+  bytes: z.number().int(),
+  /** A new VM of that size resumes it now (false: made by another QEMU, key or file sync). */
+  current: z.boolean(),
+});
+export type TemplateSummary = z.output<typeof templateSummary>;
+
+const size = {
+  vcpu: z.number().int().positive(),
+  memoryMiB: z.number().int().positive(),
+  diskBytes: z.number().int().positive(),
+};
+
+/**
+ * `image warm`: the image's template for a VM size, made now (booting one VM) unless it
+ * exists; cancelled with the client, leaving nothing. `remove` deletes the image's
+ * templates instead (of that size when one is given).
+ */
+export const imageWarm = defineMethod({
+  name: 'image.warm',
+  params: z.strictObject({
+    name,
+    vcpu: size.vcpu.optional(),
+    memoryMiB: size.memoryMiB.optional(),
+    diskBytes: size.diskBytes.optional(),
+    remove: z.boolean().optional(),
+  }),
+  result: z.object({
+    name: z.string(),
+    template: templateSummary.optional(),
+    removed: z.number().int().optional(),
+  }),
+  onDisconnect: 'cancel',
+  progress: true,
+});
+
 export const imageDetail = imageSummary.extend({
   description: z.string(),
   source: z.string(),
@@ -24,6 +67,8 @@ export const imageDetail = imageSummary.extend({
   kernelFile: z.string().optional(),
   initrdFile: z.string().optional(),
   usedBy: z.array(z.string()),
+  /** Its warm-start templates (VM sizes that resume instead of booting). */
+  templates: z.array(templateSummary).optional(),
   /** For an image pulled from an OCI registry: what it was, and how its config runs things. */
   oci: z
     .object({

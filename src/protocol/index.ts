@@ -8,6 +8,7 @@ import {
   imagePull,
   imageRegister,
   imageShow,
+  imageWarm,
 } from './image.js';
 import {
   kernelCatalog,
@@ -26,6 +27,7 @@ import {
   vmLogs,
   vmNames,
   vmPause,
+  vmPlan,
   vmPortAdd,
   vmPortRm,
   vmPorts,
@@ -54,6 +56,7 @@ const all = [
   vmList,
   vmNames,
   vmCreate,
+  vmPlan,
   vmStart,
   vmRestart,
   vmStop,
@@ -85,6 +88,7 @@ const all = [
   imagePull,
   imageExport,
   imagePromote,
+  imageWarm,
   kernelList,
   kernelShow,
   kernelDelete,

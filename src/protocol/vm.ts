@@ -84,10 +84,29 @@ export const vmCreate = defineMethod({
     workspace: z.string().startsWith('/', 'must be an absolute path').optional(),
     /** Ports to publish on 127.0.0.1 (TCP), refused before anything is made when taken. */
     publish: z.array(publishRequest).max(64).optional(),
+    /** Boot, even when a warm-start template of this image and size exists. */
+    cold: z.boolean().optional(),
   }),
   result: vmDetail,
   onDisconnect: 'cancel',
   progress: true,
+});
+
+/**
+ * How a create with these params would start the VM: `warm` when its image is local and
+ * has a template of that size (for the CLI's spec: line), else `cold`. Reads only.
+ */
+export const vmPlan = defineMethod({
+  name: 'vm.plan',
+  params: z.strictObject({
+    image: imageRef.optional(),
+    ...spec,
+    network: z.enum(['user', 'tap']).optional(),
+    cold: z.boolean().optional(),
+  }),
+  result: z.object({ start: z.enum(['warm', 'cold']) }),
+  onDisconnect: 'finish',
+  progress: false,
 });
 
 export const vmStart = defineMethod({

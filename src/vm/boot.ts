@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { vmFiles } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { kitCmdline } from '../guest/kit/boot-files.js';
-import type { GuestAddress } from '../net/network.js';
+import type { Attachment, GuestAddress } from '../net/network.js';
 import { installClientConfig } from '../ssh/client-config.js';
 import { ensureMaster } from '../ssh/connection.js';
 import type { ImageRecord } from '../store/images.js';
 import type { KernelRecord } from '../store/kernels.js';
 import type { VmRecord } from '../store/vms.js';
 import type { OpContext } from '../system/operation.js';
-import type { VmHandles } from '../vmm/vmm.js';
+import type { LaunchSpec, VmHandles } from '../vmm/vmm.js';
 import type { VmContext } from './context.js';
 import { ensureAuthorizedKey } from './disks.js';
 import { findVm, sshTarget, viewOf, type VmView } from './lookup.js';
@@ -44,68 +44,107 @@ export async function boot(
   op: OpContext,
   sshWaitMs = SSH_WAIT_MS,
 ): Promise<void> {
-  const { store } = ctx;
-  const image = store.images.findById(vm.imageId);
+  const image = ctx.store.images.findById(vm.imageId);
   if (!image)
     throw new BangerError(ErrorCode.NotFound, `vm "${vm.name}": its image is gone`, {
       hint: `delete the VM ("banger vm rm ${vm.name}")`,
     });
+  const vmm = ctx.vmms.current;
+  await writeSshConfig(ctx);
+  const network = await ctx.networks.for(vm.networkMode).attach(vm);
+  const spec = await launchSpec(ctx, vm, image, network, op);
+  op.progress('boot', `${vmm.driver}/${vmm.accel}, ${vm.vcpu} vcpu, ${vm.memoryMiB} MiB`);
+  const handles = await launch(ctx, vm, spec, network, op);
+  await running(ctx, vm, handles, op);
+  await waitForSsh(ctx, findVm(ctx, vm.id), handles, op, sshWaitMs);
+}
+
+/** `ssh NAME.vm` works from the first VM on; it never stands in the way of a boot. */
+export async function writeSshConfig(ctx: VmContext): Promise<void> {
+  await installClientConfig(ctx.layout, { manageUserConfig: ctx.manageSshConfig ?? true }).catch(
+    (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'ssh config not written'),
+  );
+}
+
+/**
+ * What the VMM is told to boot for a VM: its kernel with banger's command line, its disks
+ * (and for a pulled image the guest kit and the kernel's modules), its size and network.
+ */
+export async function launchSpec(
+  ctx: VmContext,
+  vm: VmRecord,
+  image: ImageRecord,
+  network: Attachment,
+  op: OpContext,
+): Promise<LaunchSpec> {
   const kernel = kernelOf(ctx, image);
   // A pulled image has no sshd or init of banger's, nor the modules of banger's kernel: the
   // guest kit (/dev/vdc) and the kernel's modules disk (/dev/vdd) bring them.
   const kit = image.oci ? await ctx.ensureKit(op) : undefined;
   const modules = kit ? await ctx.ensureModules(kernel, op) : undefined;
-  // `ssh NAME.vm` works from the first VM on; it never stands in the way of a boot.
-  await installClientConfig(ctx.layout, { manageUserConfig: ctx.manageSshConfig ?? true }).catch(
-    (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'ssh config not written'),
-  );
-  const vmm = ctx.vmms.current;
-  const network = await ctx.networks.for(vm.networkMode).attach(vm);
-  op.progress('boot', `${vmm.driver}/${vmm.accel}, ${vm.vcpu} vcpu, ${vm.memoryMiB} MiB`);
   const files = vmFiles(vm.dir);
-  let handles: VmHandles;
+  return {
+    id: vm.id,
+    name: vm.name,
+    dir: vm.dir,
+    kernel: kernel.kernelFile,
+    initrd: kernel.initrdFile ?? undefined,
+    cmdline: [
+      ...guestCmdline(vm.name, network.guest),
+      ...(kit ? kitCmdline(KIT_DEVICE) : []),
+      ...(modules ? [`banger.modules=${MODULES_DEVICE}`] : []),
+    ],
+    systemDisk: { path: files.systemDisk, format: 'qcow2' },
+    workDisk: files.workDisk,
+    readOnlyDisks: kit ? [kit, ...(modules ? [modules] : [])] : [],
+    vcpu: vm.vcpu,
+    memoryMiB: vm.memoryMiB,
+    network: network.launch,
+  };
+}
+
+/** Starts the VMM; a launch that fails marks the VM and gives its network back. */
+export async function launch(
+  ctx: VmContext,
+  vm: VmRecord,
+  spec: LaunchSpec,
+  network: Attachment,
+  op: OpContext,
+): Promise<VmHandles> {
   try {
-    handles = await vmm.start(
-      {
-        id: vm.id,
-        name: vm.name,
-        dir: vm.dir,
-        kernel: kernel.kernelFile,
-        initrd: kernel.initrdFile ?? undefined,
-        cmdline: [
-          ...guestCmdline(vm.name, network.guest),
-          ...(kit ? kitCmdline(KIT_DEVICE) : []),
-          ...(modules ? [`banger.modules=${MODULES_DEVICE}`] : []),
-        ],
-        systemDisk: { path: files.systemDisk, format: 'qcow2' },
-        workDisk: files.workDisk,
-        readOnlyDisks: kit ? [kit, ...(modules ? [modules] : [])] : [],
-        vcpu: vm.vcpu,
-        memoryMiB: vm.memoryMiB,
-        network: network.launch,
-      },
-      { signal: op.signal, freePort: () => network.freePort() },
-    );
+    return await ctx.vmms.current.start(spec, {
+      signal: op.signal,
+      freePort: () => network.freePort(),
+    });
   } catch (err) {
-    store.vms.setState(vm.id, 'error', errorMessage(err));
+    ctx.store.vms.setState(vm.id, 'error', errorMessage(err));
     await ctx.networks
       .for(vm.networkMode)
       .detach(vm)
       .catch(() => {});
     throw err;
   }
+}
+
+/** The VMM runs: its handles recorded, the VM marked running, its published ports opened. */
+export async function running(
+  ctx: VmContext,
+  vm: VmRecord,
+  handles: VmHandles,
+  op: OpContext,
+): Promise<void> {
+  const { store } = ctx;
   if (handles.sshPort !== vm.sshPort) store.vms.setSshPort(vm.id, handles.sshPort);
   await ctx.handles.set(vm, handles);
   store.vms.setState(vm.id, 'running', null);
   await openForwards(ctx, vm, handles, (message) => op.progress('ports', message));
-  await waitForSsh(ctx, findVm(ctx, vm.id), handles, op, sshWaitMs);
 }
 
 /**
  * What the guest reads from its kernel command line: the root disk, and its identity for
  * banger-network (the Debian cloud kernel has no CONFIG_IP_PNP, so no `ip=`).
  */
-function guestCmdline(hostname: string, guest: GuestAddress): string[] {
+export function guestCmdline(hostname: string, guest: GuestAddress): string[] {
   return [
     ...['root=/dev/vda', 'rw', 'quiet', 'cryptomgr.notests'],
     `banger.hostname=${hostname}`,

@@ -15,6 +15,7 @@ import type { OpContext } from '../system/operation.js';
 import type { Runner } from '../system/runner.js';
 import type { VmmRegistry } from '../vmm/vmm.js';
 import { HandlesCache } from './handles.js';
+import { WarmStart } from './warm/warmer.js';
 import { join } from 'node:path';
 
 /** What the daemon hands the VM use cases. */
@@ -41,6 +42,8 @@ export interface VmDeps {
   manageSshConfig?: boolean | undefined;
   /** The network providers; user mode when not given. */
   networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
+  /** Warm start: where templates live and whether they are made after a cold boot. */
+  warm?: { dir: string; auto: boolean } | undefined;
 }
 
 /**
@@ -48,7 +51,7 @@ export interface VmDeps {
  * handles cache, the names being created and banger's ssh key. Each use case is a function
  * of this context; none of them holds state of its own.
  */
-export interface VmContext extends Omit<VmDeps, 'networks'> {
+export interface VmContext extends Omit<VmDeps, 'networks' | 'warm'> {
   /** Lifecycle operations per VM (create, start, stop, kill, restart, delete, set). */
   readonly locks: KeyedMutex;
   /** Workspace I/O per VM: separate, so `vm stop`/`delete` never wait for a slow import. */
@@ -59,6 +62,8 @@ export interface VmContext extends Omit<VmDeps, 'networks'> {
   readonly networks: Networks;
   /** Published ports' open forwards (tap relays live here; QEMU holds user-mode ones). */
   readonly forwards: PortForwards;
+  /** Templates and resuming from them; absent when the daemon has none (unit tests). */
+  warm?: WarmStart | undefined;
   sshKey(): Promise<SshKey>;
 }
 
@@ -68,8 +73,9 @@ export function vmContext(deps: VmDeps): VmContext {
   const portsInUse = () => new Set([...handles.ports(), ...deps.store.publishedPorts.hostPorts()]);
   const providers = deps.networks?.(portsInUse) ?? [new UserModeNetwork(portsInUse)];
   let key: SshKey | undefined;
-  return {
+  const ctx: VmContext = {
     ...deps,
+    warm: undefined,
     locks: new KeyedMutex(),
     workspaceLocks: new KeyedMutex(),
     creating: new Set(),
@@ -85,4 +91,6 @@ export function vmContext(deps: VmDeps): VmContext {
       return key;
     },
   };
+  if (deps.warm) ctx.warm = new WarmStart(ctx, deps.warm.dir, deps.warm.auto);
+  return ctx;
 }

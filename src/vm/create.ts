@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { vmFiles } from '../config/layout.js';
+import { vmFiles, type VmFiles } from '../config/layout.js';
 import { isValidName, nameProblem } from '../config/names.js';
 import { formatSize } from '../config/size.js';
 import { BangerError, ErrorCode } from '../errors.js';
@@ -37,6 +37,8 @@ export interface CreateRequest {
   workspace?: string | undefined;
   /** Ports to publish on 127.0.0.1: checked before anything is made. */
   publish?: readonly PublishRequest[] | undefined;
+  /** Boot even when a warm-start template matches. */
+  cold?: boolean | undefined;
 }
 
 /**
@@ -60,11 +62,16 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
       await ctx.ensureModules(kernel, op);
     }
     op.signal.throwIfAborted();
+    // A template of this image and shape: resumed in about a second, else a boot.
+    const warm = req.cold ? undefined : await ctx.warm?.resume({ name, image, req, ports }, op);
+    if (warm) return warm;
 
     op.progress('disks', `system overlay on ${image.name}, ${formatSize(req.diskBytes)} work disk`);
     const id = newId();
-    return await ctx.locks.run(id, async () => {
-      const vm = await makeVm(ctx, id, name, image, req, op, ports);
+    const view = await ctx.locks.run(id, async () => {
+      const vm = await recordVm(ctx, { id, name, image, req, ports }, (files) =>
+        makeDisks(ctx, { name, image, req }, files, op),
+      );
       ctx.creating.delete(name);
       try {
         await pinVmHostKey(ctx, vm);
@@ -75,43 +82,67 @@ export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext
       }
       return viewOf(ctx, findVm(ctx, vm.id));
     });
+    // The next VM of this shape need not boot: a template is made in the background.
+    ctx.warm?.booted(image, req);
+    return view;
   } finally {
     ctx.creating.delete(name);
   }
 }
 
-/** Disks staged in `<id>.staging`, published by rename together with the record. */
-async function makeVm(
+/**
+ * A new VM's disks: an overlay on the image, a fresh work disk with banger's key and the
+ * VM's own host key, and [[file_sync]] copied onto it.
+ */
+async function makeDisks(
   ctx: VmContext,
-  id: string,
-  name: string,
-  image: ImageRecord,
-  req: CreateRequest,
+  v: Pick<NewVm, 'name' | 'image' | 'req'>,
+  files: VmFiles,
   op: OpContext,
-  ports: readonly PublishedPort[],
-): Promise<VmRecord> {
-  const { store, layout, runner } = ctx;
+): Promise<void> {
+  const { runner } = ctx;
   const key = await ctx.sshKey();
+  await createOverlay(v.image.rootfsFile, files.systemDisk, runner, ctx.qemuImg);
+  await createWorkDisk(files.workDisk, v.req.diskBytes, runner);
+  await ensureAuthorizedKey(files.workDisk, key.publicKey, runner);
+  await seedHostKey(files.workDisk, v.name, runner);
+  const fileSync = ctx.fileSync ?? [];
+  if (fileSync.length > 0) {
+    op.progress('file sync', `${fileSync.length} [[file_sync]] entries onto the work disk`);
+    await syncFiles({
+      disk: files.workDisk,
+      entries: fileSync,
+      home: homedir(),
+      runner,
+      warn: (message) => op.progress('file sync', message),
+    });
+  }
+}
+
+export interface NewVm {
+  id: string;
+  name: string;
+  image: ImageRecord;
+  req: CreateRequest;
+  ports: readonly PublishedPort[];
+}
+
+/**
+ * The VM's directory staged in `<id>.staging` (`stage` makes its disks), its address
+ * allocated, then published by rename together with its record. Nothing is left on failure.
+ */
+export async function recordVm(
+  ctx: VmContext,
+  v: NewVm,
+  stage: (files: VmFiles) => Promise<void>,
+): Promise<VmRecord> {
+  const { store, layout } = ctx;
+  const { id, name, image, req } = v;
   const nat = req.nat ?? ctx.networkDefaults?.nat ?? false;
   const network = ctx.networks.for(req.network ?? ctx.networkDefaults?.mode ?? 'user');
   const staging = await Staging.create(layout.vmsDir, id);
   try {
-    const files = vmFiles(staging.dir);
-    await createOverlay(image.rootfsFile, files.systemDisk, runner, ctx.qemuImg);
-    await createWorkDisk(files.workDisk, req.diskBytes, runner);
-    await ensureAuthorizedKey(files.workDisk, key.publicKey, runner);
-    await seedHostKey(files.workDisk, name, runner);
-    const fileSync = ctx.fileSync ?? [];
-    if (fileSync.length > 0) {
-      op.progress('file sync', `${fileSync.length} [[file_sync]] entries onto the work disk`);
-      await syncFiles({
-        disk: files.workDisk,
-        entries: fileSync,
-        home: homedir(),
-        runner,
-        warn: (message) => op.progress('file sync', message),
-      });
-    }
+    await stage(vmFiles(staging.dir));
     const { guestIp } = await network.allocate({ id, name, nat });
     const now = new Date().toISOString();
     return await staging
@@ -135,7 +166,7 @@ async function makeVm(
         };
         store.db.transaction(() => {
           store.vms.insert(record);
-          store.publishedPorts.add(id, ports);
+          store.publishedPorts.add(id, v.ports);
         })();
         return record;
       })

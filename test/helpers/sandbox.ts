@@ -27,7 +27,9 @@ export interface Sandbox {
  * OCI registry, and a test must never reach Docker Hub, so the default registry is a closed
  * port on loopback. A test that writes its own config.toml starts from this text.
  */
-export const SANDBOX_CONFIG = '[oci]\ndefault_registry = "127.0.0.1:1"\n';
+// [warm] auto is off: a background template boot after every cold create would double each
+// e2e test's VM load; the warm-start tests turn it on.
+export const SANDBOX_CONFIG = '[oci]\ndefault_registry = "127.0.0.1:1"\n[warm]\nauto = false\n';
 
 export interface SandboxOptions {
   /** Run every CLI call (and so the daemon it starts, and its VMs) in this network namespace. */

@@ -8,6 +8,7 @@ import { registerImagePromote } from './promote.js';
 import { registerImagePull } from './pull.js';
 import { registerImageRegister } from './register.js';
 import { registerImageShow } from './show.js';
+import { registerImageWarm } from './warm.js';
 
 export function registerImage(program: Command): void {
   const image = program
@@ -30,5 +31,6 @@ export function registerImage(program: Command): void {
   registerImageRegister(image);
   registerImagePromote(image);
   registerImageExport(image);
+  registerImageWarm(image);
   registerImageDelete(image);
 }

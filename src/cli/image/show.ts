@@ -34,6 +34,11 @@ export function registerImageShow(image: Command): void {
           `rootfs:      ${image.rootfs} (${formatSizeApprox(image.sizeBytes)})`,
           `created:     ${image.createdAt}`,
           `used by:     ${image.usedBy.length ? image.usedBy.join(', ') : 'no VMs'}`,
+          `warm start:  ${image.templates?.length ? '' : 'no templates (VMs of it boot cold; "banger image warm" makes one)'}`,
+          ...(image.templates ?? []).map(
+            (t) =>
+              `  ${t.vcpu} vcpu · ${t.memoryMiB} MiB · ${formatSizeApprox(t.diskBytes)} disk · ${t.network}: ${formatSizeApprox(t.bytes)} on disk, made ${t.createdAt}${t.current ? '' : ' (stale: made by another QEMU, key or file sync; unused)'}`,
+          ),
         ].join('\n') + '\n',
       );
     });

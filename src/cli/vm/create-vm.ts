@@ -23,7 +23,14 @@ export async function createVm(
   return withDaemon(
     async (client) => {
       const { vmm } = await client.call('daemon.status', {});
-      process.stderr.write(`${formatSpecLine(spec, `${vmm.driver}/${vmm.accel}`)}\n`);
+      const { start } = await client.call('vm.plan', {
+        ...spec,
+        ...(flags.image !== undefined ? { image: flags.image } : {}),
+        ...(flags.network !== undefined ? { network: flags.network } : {}),
+        ...(flags.cold ? { cold: true } : {}),
+      });
+      const how = `${vmm.driver}/${vmm.accel}${start === 'warm' ? ' · warm' : ''}`;
+      process.stderr.write(`${formatSpecLine(spec, how)}\n`);
       const progress = new ProgressRenderer(label);
       try {
         const vm = await client.call(
@@ -36,6 +43,7 @@ export async function createVm(
             ...(flags.network !== undefined ? { network: flags.network } : {}),
             ...(workspace !== undefined ? { workspace } : {}),
             ...(flags.publish?.length ? { publish: flags.publish } : {}),
+            ...(flags.cold ? { cold: true } : {}),
             ...sshWaitParam(flags),
           },
           { onProgress: progress.onProgress },

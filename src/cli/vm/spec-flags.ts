@@ -24,6 +24,7 @@ export interface CreateFlags extends SpecFlags {
   network?: 'user' | 'tap';
   publish?: PublishRequest[];
   sshWaitSeconds?: number;
+  cold?: boolean;
 }
 
 /**
@@ -158,6 +159,10 @@ export function addCreateFlags(cmd: Command): Command {
     ).choices(['user', 'tap']),
   );
   cmd.option('--nat', 'let the guest reach outside networks (default: network.nat, off)');
+  cmd.option(
+    '--cold',
+    'boot the VM even when a warm-start template of its image and size would resume it in about a second',
+  );
   cmd.option(
     '--publish <[host:]guest>',
     'publish a guest TCP port on 127.0.0.1 (repeatable): from the same port, from HOST, or 0:GUEST for any free one',

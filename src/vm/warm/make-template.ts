@@ -1,0 +1,216 @@
+import { open, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { sshControlPath, TemplateFileName, vmFiles } from '../../config/layout.js';
+import { debugfsCat } from '../../disk/debugfs.js';
+import { BangerError, ErrorCode } from '../../errors.js';
+import { ensureMaster, exitMaster, sshRun } from '../../ssh/connection.js';
+import { pinHostKey } from '../../ssh/known-hosts.js';
+import type { SshTarget } from '../../ssh/options.js';
+import type { ImageRecord } from '../../store/images.js';
+import type { VmRecord } from '../../store/vms.js';
+import { Staging } from '../../system/atomic-publish.js';
+import type { OpContext } from '../../system/operation.js';
+import type { Snapshots, VmHandles } from '../../vmm/vmm.js';
+import { launchSpec } from '../boot.js';
+import type { VmContext } from '../context.js';
+import {
+  createOverlay,
+  createWorkDisk,
+  ensureAuthorizedKey,
+  PROVIDED_HOST_KEY,
+  seedHostKey,
+} from '../disks.js';
+import { syncFiles } from '../file-sync.js';
+import { consoleTail, waitForReadyLine } from '../readiness.js';
+import { SETTLE_SCRIPT, START_HOOK_SCRIPT } from './guest-hook.js';
+import { templateKey, type TemplateShape } from './shape.js';
+import { templateFiles, type TemplateMeta, type TemplateStore } from './templates.js';
+
+/** The template VM's hostname while it is prepared; every resumed VM gets its own. */
+const TEMPLATE_HOSTNAME = 'banger-template';
+const TEMPLATE_ALIAS = 'template.banger';
+const BOOT_WAIT_MS = 10 * 60_000;
+
+/**
+ * Makes the template for one shape: a VM of that image and size booted in the template's
+ * staging dir with its RAM in a shared file, let settle, given the identity hook, then
+ * saved (device state only: the RAM stays in memory.ram) and ended. Published by rename
+ * with template.json written last; on any failure, or a cancel, nothing is left.
+ */
+export async function makeTemplate(
+  ctx: VmContext,
+  store: TemplateStore,
+  image: ImageRecord,
+  shape: TemplateShape,
+  snapshots: Snapshots,
+  op: OpContext,
+): Promise<TemplateMeta> {
+  const key = templateKey(shape);
+  const staging = await Staging.create(store.dir, key);
+  const files = templateFiles(staging.dir);
+  const vm = templateRecord(key, image, shape, staging.dir);
+  const vmm = ctx.vmms.current;
+  let handles: VmHandles | undefined;
+  let target: SshTarget | undefined;
+  try {
+    op.progress('warm', `template for ${image.name}: disks`);
+    await makeDisks(ctx, vm, image, shape, op);
+    const network = await ctx.networks.for('user').attach(vm);
+    const spec = await launchSpec(ctx, vm, image, network, op);
+    const started = Date.now();
+    op.progress('warm', `template for ${image.name}: booting it once`);
+    handles = await vmm.start(
+      { ...spec, memory: { file: files.memory, shared: true } },
+      { signal: op.signal, freePort: () => network.freePort() },
+    );
+    await waitReady(vm, handles, vmm.alive.bind(vmm), op);
+    const bootMs = Date.now() - started;
+    target = await templateTarget(ctx, vm, handles.sshPort);
+    await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
+    op.progress('warm', `template for ${image.name}: settling`);
+    await guestStep(target, ctx, SETTLE_SCRIPT, 'settle', op);
+    await guestStep(target, ctx, START_HOOK_SCRIPT, 'start the identity hook', op);
+    await exitMaster(target, ctx.runner);
+    // The guest's end of that ssh session goes away before the memory is frozen.
+    await new Promise((r) => setTimeout(r, 500));
+    op.progress('warm', `template for ${image.name}: saving`);
+    await snapshots.save(handles, files.state, op.signal);
+    await vmm.kill(handles);
+    handles = undefined;
+    await vmm.cleanup(staging.dir);
+    // A template is only read after this: its bytes must be on disk, not just in the cache.
+    for (const file of [files.memory, files.state, files.systemDisk, files.workDisk])
+      await fsync(file);
+    const meta: TemplateMeta = {
+      ...shape,
+      key,
+      imageName: image.name,
+      createdAt: new Date().toISOString(),
+      bootMs,
+    };
+    await writeFile(files.meta, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
+    await staging.publish();
+    return meta;
+  } finally {
+    if (target) await exitMaster(target, ctx.runner).catch(() => undefined);
+    if (handles) await vmm.kill(handles).catch(() => undefined);
+    await staging.discard();
+  }
+}
+
+/** The template's disks, made exactly as a new VM's are (banger's key, a host key, file sync). */
+async function makeDisks(
+  ctx: VmContext,
+  vm: VmRecord,
+  image: ImageRecord,
+  shape: TemplateShape,
+  op: OpContext,
+): Promise<void> {
+  const files = vmFiles(vm.dir);
+  const key = await ctx.sshKey();
+  await createOverlay(image.rootfsFile, files.systemDisk, ctx.runner, ctx.qemuImg);
+  await createWorkDisk(files.workDisk, shape.diskBytes, ctx.runner);
+  await ensureAuthorizedKey(files.workDisk, key.publicKey, ctx.runner);
+  await seedHostKey(files.workDisk, TEMPLATE_HOSTNAME, ctx.runner);
+  if ((ctx.fileSync ?? []).length > 0)
+    await syncFiles({
+      disk: files.workDisk,
+      entries: ctx.fileSync ?? [],
+      home: homedir(),
+      runner: ctx.runner,
+      warn: (message) => op.progress('warm', message),
+    });
+}
+
+/** Reached like a VM, but with the template's own known_hosts and a control socket of its own. */
+async function templateTarget(ctx: VmContext, vm: VmRecord, port: number): Promise<SshTarget> {
+  const key = await ctx.sshKey();
+  const knownHostsFile = join(vm.dir, TemplateFileName.knownHosts);
+  const pub = await debugfsCat(vmFiles(vm.dir).workDisk, `${PROVIDED_HOST_KEY}.pub`, ctx.runner);
+  await pinHostKey(knownHostsFile, TEMPLATE_ALIAS, pub.toString('utf8'));
+  return {
+    host: '127.0.0.1',
+    port,
+    user: 'root',
+    keyFile: key.privateKey,
+    controlPath: sshControlPath(ctx.layout, `t-${vm.id}`),
+    knownHostsFile,
+    hostKeyAlias: TEMPLATE_ALIAS,
+  };
+}
+
+async function waitReady(
+  vm: VmRecord,
+  handles: VmHandles,
+  alive: (h: VmHandles, id: string) => Promise<boolean>,
+  op: OpContext,
+): Promise<void> {
+  const outcome = await waitForReadyLine({
+    consoleLog: handles.consoleLog,
+    deadline: Date.now() + BOOT_WAIT_MS,
+    signal: op.signal,
+    stillRunning: () => alive(handles, vm.id),
+  });
+  if (outcome === 'ready') return;
+  const { readFile } = await import('node:fs/promises');
+  const tail = consoleTail(await readFile(handles.consoleLog, 'utf8').catch(() => ''));
+  throw new BangerError(
+    ErrorCode.Subprocess,
+    `the template VM ${outcome === 'exited' ? 'exited during boot' : 'did not come up'}${tail ? `; its console ends with:\n${tail}` : ''}`,
+  );
+}
+
+async function guestStep(
+  target: SshTarget,
+  ctx: VmContext,
+  script: string,
+  what: string,
+  op: OpContext,
+): Promise<void> {
+  const r = await sshRun(target, ['sh', '-c', script], ctx.runner, {
+    timeoutMs: 120_000,
+    signal: op.signal,
+  });
+  if (r.exitCode !== 0)
+    throw new BangerError(
+      ErrorCode.Subprocess,
+      `the template VM could not ${what}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ') || `exit ${r.exitCode}`}`,
+    );
+}
+
+/** A record for the template VM: never stored, it only feeds the launch and the network. */
+function templateRecord(
+  key: string,
+  image: ImageRecord,
+  shape: TemplateShape,
+  dir: string,
+): VmRecord {
+  const now = new Date().toISOString();
+  return {
+    id: key,
+    name: TEMPLATE_HOSTNAME,
+    imageId: image.id,
+    state: 'created',
+    vcpu: shape.vcpu,
+    memoryMiB: shape.memoryMiB,
+    diskBytes: shape.diskBytes,
+    networkMode: 'user',
+    nat: false,
+    guestIp: null,
+    sshPort: 0,
+    dir,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+async function fsync(path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}

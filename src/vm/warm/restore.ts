@@ -1,0 +1,90 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { vmFiles } from '../../config/layout.js';
+import { BangerError, ErrorCode } from '../../errors.js';
+import { ensureMaster, generateKey } from '../../ssh/connection.js';
+import { hostKeyAlias, pinHostKey } from '../../ssh/known-hosts.js';
+import { newId } from '../../system/atomic-publish.js';
+import type { OpContext } from '../../system/operation.js';
+import type { Runner } from '../../system/runner.js';
+import { launch, launchSpec, running, writeSshConfig } from '../boot.js';
+import type { VmContext } from '../context.js';
+import { recordVm, type NewVm } from '../create.js';
+import { findVm, sshTarget, viewOf, type VmView } from '../lookup.js';
+import { destroy } from '../stop.js';
+import { sendIdentity, type Identity } from './guest-hook.js';
+import type { TemplateFiles } from './templates.js';
+
+/**
+ * A new VM resumed from a template instead of booted: its disks are copies of the
+ * template's (a few MB: the system overlay's changes and a nearly empty work disk), its
+ * RAM the template's memory.ram mapped copy-on-write, its device state loaded from
+ * device.state. The moment it runs, the identity hook in it gets the VM's own name,
+ * machine-id, ssh host key (made here, pinned like a booted VM's), fresh entropy and the
+ * time; then banger logs in once and keeps the connection, as after a boot.
+ * A failure removes the VM again and is thrown: the caller boots one cold instead.
+ */
+export async function restoreVm(
+  ctx: VmContext,
+  v: Omit<NewVm, 'id'>,
+  template: TemplateFiles,
+  op: OpContext,
+): Promise<VmView> {
+  const id = newId();
+  return ctx.locks.run(id, async () => {
+    const hostKey = await makeHostKey(v.name, ctx.runner);
+    const vm = await recordVm(ctx, { ...v, id }, async (files) => {
+      await copySparse(template.systemDisk, files.systemDisk, ctx.runner);
+      await copySparse(template.workDisk, files.workDisk, ctx.runner);
+    });
+    try {
+      await pinHostKey(ctx.layout.knownHosts, hostKeyAlias(vm.name), hostKey.publicKey);
+      await writeSshConfig(ctx);
+      const network = await ctx.networks.for(vm.networkMode).attach(vm);
+      const spec = await launchSpec(ctx, vm, v.image, network, op);
+      const handles = await launch(
+        ctx,
+        vm,
+        {
+          ...spec,
+          memory: { file: template.memory, shared: false },
+          restore: { stateFile: template.state },
+        },
+        network,
+        op,
+      );
+      await running(ctx, vm, handles, op);
+      if (!handles.dataSocket)
+        throw new BangerError(ErrorCode.Internal, `${handles.driver} gave the VM no data port`);
+      const identity: Identity = { name: vm.name, hostKey };
+      await sendIdentity(handles.dataSocket, identity, op.signal);
+      const target = await sshTarget(ctx, findVm(ctx, vm.id));
+      await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
+    } catch (err) {
+      await destroy(ctx, findVm(ctx, vm.id)).catch(() => undefined);
+      throw err;
+    }
+    return viewOf(ctx, findVm(ctx, vm.id));
+  });
+}
+
+/** The VM's ssh host key, made on the host (milliseconds here, a second in the guest). */
+async function makeHostKey(name: string, runner: Runner): Promise<Identity['hostKey']> {
+  const scratch = await mkdtemp(join(tmpdir(), 'banger-hostkey-'));
+  try {
+    const file = join(scratch, 'key');
+    await generateKey(file, `banger-vm ${name}`, runner);
+    return {
+      privateKey: await readFile(file, 'utf8'),
+      publicKey: (await readFile(`${file}.pub`, 'utf8')).trim(),
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A copy that keeps holes (and shares blocks where the file system can). */
+function copySparse(from: string, to: string, runner: Runner): Promise<unknown> {
+  return runner.run('cp', ['--sparse=always', '--reflink=auto', from, to]);
+}
