@@ -33,7 +33,8 @@ export interface LaunchSpec {
   memory?: LaunchMemory | undefined;
   /**
    * Resume a saved VM instead of booting: the device state written by Snapshots.save. The
-   * VM starts paused, loads it and runs on; the kernel and disks must be the saved VM's.
+   * VM starts with it loaded and paused, for Snapshots.resume; the kernel and disks must be
+   * the saved VM's.
    */
   restore?: { stateFile: string } | undefined;
 }
@@ -170,6 +171,15 @@ export interface Snapshots {
    * memory) to `stateFile`; the VM stays paused. Resolves once the file is complete.
    */
   save(handles: VmHandles, stateFile: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Writes into a paused VM's RAM, whose backend is `memoryFile` (LaunchMemory): offsets
+   * are the file's. Only that VM sees the writes (a private mapping takes them copy-on-write).
+   */
+  writeMemory(
+    handles: VmHandles,
+    memoryFile: string,
+    writes: readonly { offset: number; bytes: Buffer }[],
+  ): Promise<void>;
   /** A string naming the VMM build: saved state only restores on the same one. */
   version(): Promise<string>;
 }

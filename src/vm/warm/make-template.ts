@@ -23,6 +23,7 @@ import {
 } from '../disks.js';
 import { syncFiles } from '../file-sync.js';
 import { consoleTail, waitForReadyLine } from '../readiness.js';
+import { findBootId, parseBootId } from './boot-id.js';
 import { SETTLE_SCRIPT, START_HOOK_SCRIPT } from './guest-hook.js';
 import { templateKey, type TemplateShape } from './shape.js';
 import { templateFiles, type TemplateMeta, type TemplateStore } from './templates.js';
@@ -70,6 +71,9 @@ export async function makeTemplate(
     await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
     op.progress('warm', `template for ${image.name}: settling`);
     await guestStep(target, ctx, SETTLE_SCRIPT, 'settle', op);
+    const bootId = parseBootId(
+      await guestStep(target, ctx, 'cat /proc/sys/kernel/random/boot_id', 'read its boot_id', op),
+    );
     await guestStep(target, ctx, START_HOOK_SCRIPT, 'start the identity hook', op);
     await exitMaster(target, ctx.runner);
     // The guest's end of that ssh session goes away before the memory is frozen.
@@ -79,6 +83,7 @@ export async function makeTemplate(
     await vmm.kill(handles);
     handles = undefined;
     await vmm.cleanup(staging.dir);
+    const bootIdSites = await findBootId(files.memory, bootId);
     // A template is only read after this: its bytes must be on disk, not just in the cache.
     for (const file of [files.memory, files.state, files.systemDisk, files.workDisk])
       await fsync(file);
@@ -88,6 +93,7 @@ export async function makeTemplate(
       imageName: image.name,
       createdAt: new Date().toISOString(),
       bootMs,
+      bootIdSites,
     };
     await writeFile(files.meta, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
     await staging.publish();
@@ -167,7 +173,7 @@ async function guestStep(
   script: string,
   what: string,
   op: OpContext,
-): Promise<void> {
+): Promise<string> {
   const r = await sshRun(target, ['sh', '-c', script], ctx.runner, {
     timeoutMs: 120_000,
     signal: op.signal,
@@ -177,6 +183,7 @@ async function guestStep(
       ErrorCode.Subprocess,
       `the template VM could not ${what}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ') || `exit ${r.exitCode}`}`,
     );
+  return r.stdout;
 }
 
 /** A record for the template VM: never stored, it only feeds the launch and the network. */

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmFiles } from '../../config/layout.js';
-import { BangerError, ErrorCode } from '../../errors.js';
+import { BangerError, ErrorCode, errorMessage } from '../../errors.js';
 import { ensureMaster, generateKey } from '../../ssh/connection.js';
 import { hostKeyAlias, pinHostKey } from '../../ssh/known-hosts.js';
 import { newId } from '../../system/atomic-publish.js';
@@ -14,7 +14,9 @@ import { recordVm, type NewVm } from '../create.js';
 import { findVm, sshTarget, viewOf, type VmView } from '../lookup.js';
 import { destroy } from '../stop.js';
 import { sendIdentity, type Identity } from './guest-hook.js';
-import type { TemplateFiles } from './templates.js';
+import type { Snapshots } from '../../vmm/vmm.js';
+import { freshBootId } from './boot-id.js';
+import type { TemplateFiles, TemplateMeta } from './templates.js';
 
 /**
  * A new VM resumed from a template instead of booted: its disks are copies of the
@@ -28,16 +30,19 @@ import type { TemplateFiles } from './templates.js';
 export async function restoreVm(
   ctx: VmContext,
   v: Omit<NewVm, 'id'>,
-  template: TemplateFiles,
+  template: { files: TemplateFiles; meta: TemplateMeta },
+  snapshots: Snapshots,
   op: OpContext,
 ): Promise<VmView> {
   const id = newId();
+
   return ctx.locks.run(id, async () => {
     const hostKey = await makeHostKey(v.name, ctx.runner);
     const vm = await recordVm(ctx, { ...v, id }, async (files) => {
-      await copySparse(template.systemDisk, files.systemDisk, ctx.runner);
-      await copySparse(template.workDisk, files.workDisk, ctx.runner);
+      await copySparse(template.files.systemDisk, files.systemDisk, ctx.runner);
+      await copySparse(template.files.workDisk, files.workDisk, ctx.runner);
     });
+    const started = Date.now();
     try {
       await pinHostKey(ctx.layout.knownHosts, hostKeyAlias(vm.name), hostKey.publicKey);
       await writeSshConfig(ctx);
@@ -48,19 +53,40 @@ export async function restoreVm(
         vm,
         {
           ...spec,
-          memory: { file: template.memory, shared: false },
-          restore: { stateFile: template.state },
+          memory: { file: template.files.memory, shared: false },
+          restore: { stateFile: template.files.state },
         },
         network,
         op,
       );
+      const loaded = Date.now();
+      // Its own boot_id before it runs; a host that will not let banger write there (ptrace
+      // rules) still gets a working VM, sharing the template's boot_id.
+      const { writes } = freshBootId(template.meta.bootIdSites);
+      await snapshots
+        .writeMemory(handles, template.files.memory, writes)
+        .catch((err: unknown) =>
+          ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'boot_id not rewritten'),
+        );
+      await snapshots.resume(handles);
       await running(ctx, vm, handles, op);
       if (!handles.dataSocket)
         throw new BangerError(ErrorCode.Internal, `${handles.driver} gave the VM no data port`);
       const identity: Identity = { name: vm.name, hostKey };
       await sendIdentity(handles.dataSocket, identity, op.signal);
+      const identified = Date.now();
       const target = await sshTarget(ctx, findVm(ctx, vm.id));
       await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
+      ctx.log.info(
+        {
+          vm: vm.name,
+          template: template.meta.key,
+          loadMs: loaded - started,
+          identityMs: identified - loaded,
+          loginMs: Date.now() - identified,
+        },
+        'vm resumed',
+      );
     } catch (err) {
       await destroy(ctx, findVm(ctx, vm.id)).catch(() => undefined);
       throw err;

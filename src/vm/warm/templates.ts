@@ -1,6 +1,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STAGING_SUFFIX, TemplateFileName, vmFiles } from '../../config/layout.js';
+import type { BootIdSite } from './boot-id.js';
 import { templateKey, type TemplateShape } from './shape.js';
 
 // Warm-start templates on disk: `templates/<key>/` in the cache dir, one per shape, made in
@@ -16,6 +17,8 @@ export interface TemplateMeta extends TemplateShape {
   createdAt: string;
   /** How long the template's VM took from launch to "sshd ready", for the logs. */
   bootMs: number;
+  /** Where its RAM holds its boot_id: rewritten in each resumed VM (boot-id.ts). */
+  bootIdSites: BootIdSite[];
 }
 
 export interface TemplateFiles {

@@ -96,7 +96,9 @@ export class WarmStart {
     if (!template) return undefined;
     op.progress('warm', `resuming the ${v.image.name} template (${template.key})`);
     try {
-      return await restoreVm(this.ctx, v, this.store.filesOf(template.key), op);
+      const files = this.store.filesOf(template.key);
+      const snapshots = this.ctx.vmms.current.snapshots!;
+      return await restoreVm(this.ctx, v, { files, meta: template }, snapshots, op);
     } catch (err) {
       op.signal.throwIfAborted();
       op.progress(

@@ -1,3 +1,4 @@
+import { open, readFile } from 'node:fs/promises';
 import { BangerError, ErrorCode } from '../../errors.js';
 import type { Runner } from '../../system/runner.js';
 import type { Snapshots, VmHandles } from '../vmm.js';
@@ -31,6 +32,7 @@ export function qemuSnapshots(binary: string, runner: Runner): Snapshots {
         await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(stateFile)}` });
         await waitForMigration(qmp, signal, `saving the state of ${handles.controlSocket}`);
       }),
+    writeMemory: (handles, memoryFile, writes) => writeMemory(handles.pid, memoryFile, writes),
     version() {
       version ??= runner.run(binary, ['--version']).then((r) => r.stdout.split('\n')[0]!.trim());
       return version;
@@ -39,7 +41,8 @@ export function qemuSnapshots(binary: string, runner: Runner): Snapshots {
 }
 
 /**
- * Loads the saved state into a QEMU started with `-S -incoming defer`, then lets it run.
+ * Loads the saved state into a QEMU started with `-S -incoming defer`; the VM stays paused
+ * until the caller resumes it (after writing to its memory, if it has to).
  * A state that does not fit (another QEMU, other devices, a damaged file) fails here with
  * QEMU's reason; the caller kills the process.
  */
@@ -53,7 +56,7 @@ export async function loadState(
     await qmp.execute('migrate-set-capabilities', IGNORE_SHARED);
     await qmp.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(stateFile)}` });
     // QEMU 7.2 exits when an incoming migration fails (the connection closes: an error
-    // here); a good one ends paused (-S), and then the VM is let go.
+    // here); a good one ends paused (-S).
     const deadline = Date.now() + MIGRATION_TIMEOUT_MS;
     for (;;) {
       const status = (await qmp.execute('query-status')) as { status: string };
@@ -65,9 +68,45 @@ export async function loadState(
         );
       await delay(POLL_MS, signal);
     }
-    await qmp.execute('cont');
   } finally {
     qmp.close();
+  }
+}
+
+/**
+ * Writes into the guest's RAM through QEMU's own mapping of its memory file
+ * (/proc/PID/mem, as a debugger does): a private mapping takes the write copy-on-write, so
+ * only this VM sees it and the file is untouched. The VM must be paused.
+ */
+async function writeMemory(
+  pid: number,
+  memoryFile: string,
+  writes: readonly { offset: number; bytes: Buffer }[],
+): Promise<void> {
+  if (writes.length === 0) return;
+  const maps = await readFile(`/proc/${pid}/maps`, 'utf8');
+  const regions = maps
+    .split('\n')
+    .filter((line) => line.endsWith(` ${memoryFile}`))
+    .map((line) => {
+      const [range = '', , fileOffset = '0'] = line.split(/\s+/);
+      const [start = 0, end = 0] = range.split('-').map((h) => Number.parseInt(h, 16));
+      const from = Number.parseInt(fileOffset, 16);
+      return { start, end, from, to: from + (end - start) };
+    });
+  const mem = await open(`/proc/${pid}/mem`, 'r+');
+  try {
+    for (const { offset, bytes } of writes) {
+      const region = regions.find((r) => offset >= r.from && offset + bytes.length <= r.to);
+      if (!region)
+        throw new BangerError(
+          ErrorCode.Internal,
+          `offset ${offset} of ${memoryFile} is not mapped by process ${pid}`,
+        );
+      await mem.write(bytes, 0, bytes.length, region.start + (offset - region.from));
+    }
+  } finally {
+    await mem.close();
   }
 }
 
