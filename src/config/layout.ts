@@ -108,6 +108,10 @@ export const VmFileName = {
   pidFile: 'qemu.pid',
   qmpSocket: 'qmp.sock',
   dataSocket: 'data.sock',
+  /** vm stop --save: the VM's memory and device state, resumed by the next vm start. */
+  savedState: 'saved.state',
+  /** What the saved state was saved from (QEMU build, the disks as they were); written last. */
+  savedMeta: 'saved.json',
 } as const;
 
 export type VmFiles = { -readonly [K in keyof typeof VmFileName]: string };

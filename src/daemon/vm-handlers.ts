@@ -6,7 +6,8 @@ import { startVm } from '../vm/boot.js';
 import type { VmContext } from '../vm/context.js';
 import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
-import { findLocalImage } from '../vm/lookup.js';
+import { findLocalImage, hasSavedState } from '../vm/lookup.js';
+import { discardSaved, resumeSaved, suspendVm } from '../vm/suspend.js';
 import { pauseVm, resumeVm } from '../vm/pause.js';
 import { addPort, listPorts, removePort } from '../vm/ports.js';
 import { runContextOf } from '../vm/run-context.js';
@@ -44,13 +45,18 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
       const image = cold ? undefined : findLocalImage(ctx, ref ?? ctx.defaultImage);
       return { start: image && ctx.warm ? await ctx.warm.plan(image, size) : 'cold' };
     },
-    'vm.start': async ({ sshWaitMs }, call, vm) =>
-      vmDetailOf(await startVm(ctx, vm, call, sshWaitMs)),
+    'vm.start': async ({ sshWaitMs, cold }, call, vm) => {
+      if (cold) await discardSaved(vm);
+      else if (hasSavedState(vm)) return vmDetailOf(await resumeSaved(ctx, vm, call));
+      return vmDetailOf(await startVm(ctx, vm, call, sshWaitMs));
+    },
     'vm.restart': async ({ sshWaitMs }, call, vm) => {
+      // A restart is a reboot: a saved state is not resumed.
       await stopVm(ctx, vm);
+      await discardSaved(vm);
       return vmDetailOf(await startVm(ctx, findVm(ctx, vm.id), call, sshWaitMs));
     },
-    'vm.stop': (_params, _call, vm) => stopVm(ctx, vm),
+    'vm.stop': ({ save }, call, vm) => (save ? suspendVm(ctx, vm, call) : stopVm(ctx, vm)),
     'vm.kill': (_params, _call, vm) => killVm(ctx, vm),
     'vm.pause': async (_params, _call, vm) => vmDetailOf(await pauseVm(ctx, vm)),
     'vm.resume': async (_params, _call, vm) => vmDetailOf(await resumeVm(ctx, vm)),

@@ -5,19 +5,24 @@ import type { z } from 'zod';
  * result, and what the daemon does when the caller goes away mid-call.
  */
 /**
- * A VM's state as its record says (after reconcile), or `paused`: running, with its vCPUs
- * stopped (vm pause), which the daemon asks the VMM rather than records.
+ * A VM's state as its record says (after reconcile), or one the daemon reads off the VM
+ * rather than records: `paused`, running with its vCPUs stopped (vm pause, asked of the
+ * VMM), and `suspended`, stopped with its memory saved (vm stop --save, a file in its dir).
  */
-export type VmStateName = 'created' | 'running' | 'paused' | 'stopped' | 'error';
+export type VmStateName = 'created' | 'running' | 'paused' | 'stopped' | 'suspended' | 'error';
 
 export const RUNNING: readonly VmStateName[] = ['running'];
 export const PAUSED: readonly VmStateName[] = ['paused'];
+/** Not running and with no saved memory: what may change its disks (vm set, promote). */
 export const NOT_RUNNING: readonly VmStateName[] = ['created', 'stopped', 'error'];
+/** What vm start takes: a suspended VM resumes, the others boot. */
+export const STARTABLE: readonly VmStateName[] = [...NOT_RUNNING, 'suspended'];
 export const ANY_STATE: readonly VmStateName[] = [
   'created',
   'running',
   'paused',
   'stopped',
+  'suspended',
   'error',
 ];
 

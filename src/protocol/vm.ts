@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { imageRef } from './image.js';
-import { ANY_STATE, defineMethod, NOT_RUNNING, PAUSED, RUNNING } from './method.js';
+import { ANY_STATE, defineMethod, NOT_RUNNING, PAUSED, RUNNING, STARTABLE } from './method.js';
 
-export const vmState = z.enum(['created', 'running', 'paused', 'stopped', 'error', 'broken']);
+export const vmState = z.enum([
+  'created',
+  'running',
+  'paused',
+  'stopped',
+  'suspended',
+  'error',
+  'broken',
+]);
 
 const ref = z.string().min(1).max(63);
 const spec = {
@@ -109,13 +117,14 @@ export const vmPlan = defineMethod({
   progress: false,
 });
 
+/** A suspended VM resumes where it was saved; `cold` discards its saved state and boots. */
 export const vmStart = defineMethod({
   name: 'vm.start',
-  params: z.strictObject({ ref, sshWaitMs }),
+  params: z.strictObject({ ref, sshWaitMs, cold: z.boolean().optional() }),
   result: vmDetail,
   onDisconnect: 'finish',
   progress: true,
-  vm: { states: NOT_RUNNING, lock: 'operation' },
+  vm: { states: STARTABLE, lock: 'operation' },
 });
 
 export const vmRestart = defineMethod({
@@ -127,7 +136,12 @@ export const vmRestart = defineMethod({
   vm: { states: ANY_STATE, lock: 'operation' },
 });
 
-const stopped = z.object({ name: z.string(), wasRunning: z.boolean() });
+const stopped = z.object({
+  name: z.string(),
+  wasRunning: z.boolean(),
+  /** vm stop --save: bytes of the saved memory and device state. */
+  savedBytes: z.number().int().optional(),
+});
 
 /** vCPUs stopped, memory and processes kept; the ssh master and ports stay open. */
 export const vmPause = defineMethod({
@@ -148,9 +162,10 @@ export const vmResume = defineMethod({
   vm: { states: PAUSED, lock: 'operation' },
 });
 
+/** `save`: the memory and device state written next to the disks, for the next vm start. */
 export const vmStop = defineMethod({
   name: 'vm.stop',
-  params: z.strictObject({ ref }),
+  params: z.strictObject({ ref, save: z.boolean().optional() }),
   result: stopped,
   onDisconnect: 'finish',
   progress: false,

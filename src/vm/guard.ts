@@ -2,7 +2,7 @@ import { BangerError, ErrorCode } from '../errors.js';
 import type { VmStateName } from '../protocol/method.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
-import { findVm, isPaused } from './lookup.js';
+import { effectiveState, findVm } from './lookup.js';
 import { reconcile } from './reconcile.js';
 
 /**
@@ -27,8 +27,7 @@ export async function withVm<T>(
   const vm = findVm(ctx, ref);
   return ctx.locks.run(vm.id, async () => {
     const current = await reconcile(ctx, findVm(ctx, vm.id));
-    const state: VmStateName =
-      current.state === 'running' && (await isPaused(ctx, current)) ? 'paused' : current.state;
+    const state = await effectiveState(ctx, current);
     if (!rule.states.includes(state)) throw wrongState({ name: current.name, state }, rule);
     return fn(current);
   });
@@ -39,6 +38,7 @@ const STATE_WORDS: Record<VmStateName, string> = {
   running: 'running',
   paused: 'paused',
   stopped: 'stopped',
+  suspended: 'suspended (its memory is saved)',
   error: 'not running (its last boot failed)',
 };
 
@@ -50,13 +50,15 @@ function wrongState(vm: { name: string; state: VmStateName }, rule: VmRule): Ban
       ? 'paused'
       : 'stopped';
   const hint =
-    needs === 'stopped'
-      ? `stop it first: banger vm stop ${vm.name}`
-      : vm.state === 'paused'
-        ? `resume it first: banger vm resume ${vm.name}`
-        : needs === 'paused'
-          ? `pause it first: banger vm pause ${vm.name}`
-          : `start it first: banger vm start ${vm.name}`;
+    vm.state === 'suspended'
+      ? `start it (it resumes where it was), or discard its saved state: banger vm start ${vm.name} --cold`
+      : needs === 'stopped'
+        ? `stop it first: banger vm stop ${vm.name}`
+        : vm.state === 'paused'
+          ? `resume it first: banger vm resume ${vm.name}`
+          : needs === 'paused'
+            ? `pause it first: banger vm pause ${vm.name}`
+            : `start it first: banger vm start ${vm.name}`;
   return new BangerError(
     ErrorCode.Conflict,
     `vm "${vm.name}" is ${STATE_WORDS[vm.state]}: "banger ${rule.what}" needs it ${needs}`,

@@ -1,4 +1,6 @@
-import { sshControlPath } from '../config/layout.js';
+import { existsSync } from 'node:fs';
+import { sshControlPath, vmFiles } from '../config/layout.js';
+import type { VmStateName } from '../protocol/method.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { hostKeyAlias } from '../ssh/known-hosts.js';
 import type { SshTarget } from '../ssh/options.js';
@@ -17,6 +19,8 @@ export interface VmView {
   running: boolean;
   /** Running with its vCPUs stopped (vm pause). */
   paused?: boolean;
+  /** Stopped with its memory saved (vm stop --save). */
+  suspended?: boolean;
   handles: VmHandles | undefined;
   /** Its ports published on 127.0.0.1. */
   published?: readonly PublishedPort[];
@@ -59,6 +63,17 @@ export async function isPaused(ctx: VmContext, vm: VmRecord): Promise<boolean> {
   return snapshots.paused(handles).catch(() => false);
 }
 
+/** The state an operation is checked against: the record's, or paused / suspended. */
+export async function effectiveState(ctx: VmContext, vm: VmRecord): Promise<VmStateName> {
+  if (vm.state === 'running') return (await isPaused(ctx, vm)) ? 'paused' : 'running';
+  return hasSavedState(vm) ? 'suspended' : vm.state;
+}
+
+/** vm stop --save left the VM's memory next to its disks (saved.json is written last). */
+export function hasSavedState(vm: Pick<VmRecord, 'dir'>): boolean {
+  return existsSync(vmFiles(vm.dir).savedMeta);
+}
+
 export async function vmAlive(ctx: VmContext, vm: VmRecord): Promise<boolean> {
   return (await liveHandles(ctx, vm)) !== undefined;
 }
@@ -86,6 +101,7 @@ export async function viewOf(ctx: VmContext, vm: VmRecord): Promise<VmView> {
     image: ctx.store.images.findById(current.imageId)?.name ?? current.imageId,
     running: handles !== undefined,
     paused,
+    suspended: handles === undefined && hasSavedState(current),
     handles,
     published: ctx.store.publishedPorts.forVm(current.id),
   };

@@ -5,6 +5,7 @@ import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
 import { sshTarget, vmAlive } from './lookup.js';
 import { restoreForwards } from './ports.js';
+import { reconcileSave } from './suspend.js';
 
 /**
  * Brings one record in line with reality: a VM recorded running whose process is gone has
@@ -35,7 +36,10 @@ export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord>
 export async function reconcileAll(ctx: VmContext): Promise<void> {
   for (const vm of ctx.store.vms.list()) {
     await ctx.locks
-      .run(vm.id, () => reconcile(ctx, vm))
+      .run(vm.id, async () => {
+        const current = await reconcile(ctx, vm);
+        await reconcileSave(ctx, current);
+      })
       .catch((err: unknown) =>
         ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'reconcile failed'),
       );

@@ -19,6 +19,8 @@ const POWEROFF = `if command -v systemctl >/dev/null 2>&1; then systemctl powero
 export interface Stopped {
   name: string;
   wasRunning: boolean;
+  /** vm stop --save: bytes of the saved state. */
+  savedBytes?: number;
 }
 
 /**

@@ -8,7 +8,7 @@ export function vmSummaryOf(view: VmView): VmSummary {
     id: vm.id,
     name: vm.name,
     // A record that says running while no process is ours was reconciled to stopped already.
-    state: view.paused ? 'paused' : vm.state,
+    state: view.paused ? 'paused' : view.suspended ? 'suspended' : vm.state,
     image: view.image,
     vcpu: vm.vcpu,
     memoryMiB: vm.memoryMiB,

@@ -172,6 +172,11 @@ export interface Snapshots {
    */
   save(handles: VmHandles, stateFile: string, signal: AbortSignal): Promise<void>;
   /**
+   * For a save its caller did not see end (a daemon killed during it): waits for it to end
+   * and says whether it completed. false also when no save was made.
+   */
+  saveCompleted(handles: VmHandles, signal: AbortSignal): Promise<boolean>;
+  /**
    * Writes into a paused VM's RAM, whose backend is `memoryFile` (LaunchMemory): offsets
    * are the file's. Only that VM sees the writes (a private mapping takes them copy-on-write).
    */

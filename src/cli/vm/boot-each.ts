@@ -5,7 +5,7 @@ import { sshWaitParam } from './spec-flags.js';
 export async function bootEach(
   verb: 'start' | 'restart',
   names: string[],
-  flags: { sshWaitSeconds?: number },
+  flags: { sshWaitSeconds?: number; cold?: boolean },
 ): Promise<void> {
   const { ProgressRenderer } = await import('../progress.js');
   await forEachVm(verb, names, async (client, ref) => {
@@ -16,6 +16,7 @@ export async function bootEach(
         {
           ref,
           ...sshWaitParam(flags),
+          ...(verb === 'start' && flags.cold ? { cold: true } : {}),
         },
         { onProgress: progress.onProgress },
       );

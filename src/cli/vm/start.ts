@@ -6,13 +6,17 @@ import { bootEach } from './boot-each.js';
 export function registerVmStart(vm: Command): void {
   const start = vm
     .command('start')
-    .description('Boot stopped VMs and wait until each answers on ssh')
+    .description(
+      'Boot stopped VMs (a suspended one resumes where it was) and wait until each answers on ssh',
+    )
     .argument('<names...>', 'VMs to start')
+    .option('--cold', 'boot a suspended VM from its disks, discarding its saved state')
     .addHelpText(
       'after',
       examples(['banger vm start blue-fox', 'banger vm start blue-fox red-owl']),
     );
-  addSshWaitFlag(start).action((names: string[], flags: { sshWaitSeconds?: number }) =>
-    bootEach('start', names, flags),
+  addSshWaitFlag(start).action(
+    (names: string[], flags: { sshWaitSeconds?: number; cold?: boolean }) =>
+      bootEach('start', names, flags),
   );
 }

@@ -32,6 +32,15 @@ export function qemuSnapshots(binary: string, runner: Runner): Snapshots {
         await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(stateFile)}` });
         await waitForMigration(qmp, signal, `saving the state of ${handles.controlSocket}`);
       }),
+    saveCompleted: (handles, signal) =>
+      withQmp(handles, async (qmp) => {
+        for (;;) {
+          const info = (await qmp.execute('query-migrate')) as { status?: string };
+          if (info.status === 'completed') return true;
+          if (info.status !== 'setup' && info.status !== 'active') return false;
+          await delay(POLL_MS, signal);
+        }
+      }),
     writeMemory: (handles, memoryFile, writes) => writeMemory(handles.pid, memoryFile, writes),
     version() {
       version ??= runner.run(binary, ['--version']).then((r) => r.stdout.split('\n')[0]!.trim());
