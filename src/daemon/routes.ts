@@ -92,6 +92,7 @@ function handlers(s: Services): Handlers {
       imageSummary(await s.images.build(params, call), kernelName),
     'image.delete': async ({ name }) => {
       await s.images.delete(name);
+      await s.vms.warm?.prune();
       return { name };
     },
     'image.register': async (params) => imageSummary(await s.images.register(params), kernelName),

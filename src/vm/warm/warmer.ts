@@ -217,10 +217,10 @@ export class WarmStart {
   }
 
   /**
-   * Templates nobody can resume any more: of an image that is gone, or superseded by a newer
-   * one of the same image and size (another QEMU, key or file sync).
+   * Removes templates nobody can resume any more: of an image that is gone (called after an
+   * image delete too), or superseded by a newer one of the same image and size.
    */
-  private async prune(newest?: TemplateMeta): Promise<void> {
+  async prune(newest?: TemplateMeta): Promise<void> {
     const images = new Set(this.ctx.store.images.list().map((i) => i.id));
     for (const t of await this.store.list()) {
       const superseded =
