@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CacheName, TemplateFileName } from '../../src/config/layout.js';
@@ -80,6 +81,25 @@ describe('warm start', () => {
     assert.match(err(run), /^spec: 2 vcpu · 1024 MiB · \d+G disk · qemu\/(tcg|kvm) · warm$/m);
     assert.match(err(run), /warm: resuming the debian-bookworm template/);
     assert.doesNotMatch(err(run), /wait for ssh/, 'a resumed VM does not boot');
+
+    // A workspace rides the data port the identity hook let go of; a published port opens.
+    const repo = join(sb.dir, 'repo');
+    await mkdir(repo);
+    const git = (...args: string[]) => execa('git', ['-C', repo, ...args]);
+    await git('init', '-q', '-b', 'main');
+    await writeFile(join(repo, 'hello.txt'), 'hi\n');
+    await git('add', '.');
+    await git('-c', 'user.email=t@example.invalid', '-c', 'user.name=t', 'commit', '-qm', 'first');
+    const ws = ok(
+      await sb.cli(
+        ['vm', 'run', repo, '--rm', '--publish', '0:8080', ...SIZE, '--', 'cat', 'hello.txt'],
+        LONG,
+      ),
+    );
+    assert.equal(out(ws).trim(), 'hi');
+    assert.match(err(ws), /· warm$/m);
+    assert.match(err(ws), /files over the data port/);
+    assert.match(err(ws), /published: 127\.0\.0\.1:\d+ → \S+ port 8080/);
   });
 
   test('two VMs resumed from one template differ in name, machine-id, boot_id and host key; clocks are now', async () => {

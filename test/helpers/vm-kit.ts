@@ -13,6 +13,7 @@ import { createWorkDisk } from '../../src/vm/disks.js';
 import type {
   HostStats,
   LaunchSpec,
+  Snapshots,
   StartOptions,
   VmHandles,
   Vmm,
@@ -36,6 +37,35 @@ export class ScriptedVmm implements Vmm {
   onStart: 'ready' | 'dies' | Error = 'ready';
   /** The port the VMM "binds": the spec's, else one from freePort. */
   private nextPid = 900_000;
+  /** Pids whose vCPUs are stopped; saves "write" their file; what each call was asked. */
+  readonly paused = new Set<number>();
+  readonly snapshotCalls: string[] = [];
+  /** What saveCompleted answers (a save a killed daemon left). */
+  saveDone = false;
+  readonly snapshots: Snapshots = {
+    pause: (h) => {
+      this.snapshotCalls.push(`pause ${h.pid}`);
+      this.paused.add(h.pid);
+      return Promise.resolve();
+    },
+    resume: (h) => {
+      this.snapshotCalls.push(`resume ${h.pid}`);
+      this.paused.delete(h.pid);
+      return Promise.resolve();
+    },
+    paused: (h) => Promise.resolve(this.paused.has(h.pid)),
+    save: async (h, file) => {
+      this.snapshotCalls.push(`save ${h.pid}`);
+      this.paused.add(h.pid);
+      await writeFile(file, 'device state and memory');
+    },
+    saveCompleted: () => Promise.resolve(this.saveDone),
+    writeMemory: (h, _file, writes) => {
+      this.snapshotCalls.push(`write ${h.pid} ${writes.length}`);
+      return Promise.resolve();
+    },
+    version: () => Promise.resolve('scripted 1'),
+  };
 
   async start(spec: LaunchSpec, options: StartOptions): Promise<VmHandles> {
     this.started.push(spec);
@@ -46,6 +76,8 @@ export class ScriptedVmm implements Vmm {
     const port = net.mode === 'tap' ? 22 : net.sshPort > 0 ? net.sshPort : await options.freePort();
     if (this.onStart === 'ready') {
       this.living.add(pid);
+      // A restore starts paused with its state loaded, as QEMU's -incoming does.
+      if (spec.restore) this.paused.add(pid);
       await writeFile(files.consoleLog, `booting\n${SSHD_READY_LINE}\n`);
     } else await writeFile(files.consoleLog, 'Kernel panic - not syncing\n');
     await writeFile(files.qmpSocket, '');
