@@ -112,6 +112,10 @@ export const VmFileName = {
   savedState: 'saved.state',
   /** What the saved state was saved from (QEMU build, the disks as they were); written last. */
   savedMeta: 'saved.json',
+  /** A VM resumed from a template or a fork that has not got its own identity yet. */
+  resuming: 'resuming',
+  /** The VM is paused for a fork that is copying it: resumed by the next daemon if it dies. */
+  forkPending: 'fork.pending',
 } as const;
 
 export type VmFiles = { -readonly [K in keyof typeof VmFileName]: string };
@@ -153,6 +157,8 @@ export const CacheName = {
   kernelModules: 'kernel-modules',
   /** `<key>/`: warm-start templates, one per image and VM shape (`.staging` while made). */
   templates: 'templates',
+  /** `<id>.staging/`: a fork's frozen copy of its parent while the children are made. */
+  forks: 'forks',
 } as const;
 
 /**
@@ -169,6 +175,8 @@ export const TemplateFileName = {
   meta: 'template.json',
   /** The template VM's own host key, pinned while it is prepared (never used after). */
   knownHosts: 'known_hosts',
+  /** A fork's: the parent's whole state (RAM included), loaded once into memory.ram. */
+  wholeState: 'whole.state',
 } as const;
 
 /** `<dir>/<id>.staging`: something being built, published by renaming it to `<dir>/<id>`. */

@@ -11,6 +11,7 @@ import { selectVmm, type VmmChoice } from '../vmm/select.js';
 import { effectiveChoice, vmmRegistry } from '../vmm/registry.js';
 import { vmContext } from '../vm/context.js';
 import { reconcileAll } from '../vm/reconcile.js';
+import { reconcileForks } from '../vm/fork/fork.js';
 import { ensureModulesDisk } from '../kernel/modules-disk.js';
 import { TapNetwork } from '../net/tap/tap-network.js';
 import { UserModeNetwork } from '../net/user-mode.js';
@@ -147,6 +148,7 @@ export class Daemon {
     // VMs outlive the daemon: find which are still running before answering anyone.
     await reconcileAll(vms);
     await vms.warm?.reconcile();
+    await reconcileForks(vms);
     this.rpc = new RpcServer(
       buildRoutes({
         layout,

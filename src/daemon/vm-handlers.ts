@@ -8,6 +8,7 @@ import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
 import { findLocalImage, hasSavedState } from '../vm/lookup.js';
 import { discardSaved, resumeSaved, suspendVm } from '../vm/suspend.js';
+import { forkVm } from '../vm/fork/fork.js';
 import { pauseVm, resumeVm } from '../vm/pause.js';
 import { addPort, listPorts, removePort } from '../vm/ports.js';
 import { runContextOf } from '../vm/run-context.js';
@@ -58,6 +59,15 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
     },
     'vm.stop': ({ save }, call, vm) => (save ? suspendVm(ctx, vm, call) : stopVm(ctx, vm)),
     'vm.kill': (_params, _call, vm) => killVm(ctx, vm),
+    'vm.fork': async ({ names, count }, call, vm) => {
+      const r = await forkVm(
+        ctx,
+        vm,
+        { ...(names ? { names } : {}), ...(count ? { count } : {}) },
+        call,
+      );
+      return { children: r.children.map(vmDetailOf), pausedMs: r.pausedMs };
+    },
     'vm.pause': async (_params, _call, vm) => vmDetailOf(await pauseVm(ctx, vm)),
     'vm.resume': async (_params, _call, vm) => vmDetailOf(await resumeVm(ctx, vm)),
     'vm.delete': async (_params, _call, vm) => {

@@ -22,6 +22,7 @@ import type { ParamsOf, ResultOf } from './method.js';
 import {
   vmCreate,
   vmDelete,
+  vmFork,
   vmKill,
   vmList,
   vmLogs,
@@ -63,6 +64,7 @@ const all = [
   vmKill,
   vmPause,
   vmResume,
+  vmFork,
   vmDelete,
   vmSet,
   vmShow,

@@ -143,6 +143,24 @@ const stopped = z.object({
   savedBytes: z.number().int().optional(),
 });
 
+/**
+ * Copies of a running VM, memory and disks, each a new VM with its own identity: `names`,
+ * or `count` children named <parent>-1, <parent>-2… The parent is paused only while it is
+ * copied. Finished when the client goes: a fork half-done would leave a paused parent.
+ */
+export const vmFork = defineMethod({
+  name: 'vm.fork',
+  params: z.strictObject({
+    ref,
+    names: z.array(z.string().min(1).max(63)).min(1).max(16).optional(),
+    count: z.number().int().min(1).max(16).optional(),
+  }),
+  result: z.object({ children: z.array(vmDetail), pausedMs: z.number().int() }),
+  onDisconnect: 'finish',
+  progress: true,
+  vm: { states: RUNNING, lock: 'operation' },
+});
+
 /** vCPUs stopped, memory and processes kept; the ssh master and ports stay open. */
 export const vmPause = defineMethod({
   name: 'vm.pause',

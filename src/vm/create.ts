@@ -180,6 +180,36 @@ export async function recordVm(
   }
 }
 
+/**
+ * The names of a fork's children, reserved like a create's: the ones asked for, or
+ * `<parent>-1`, `<parent>-2`… skipping names that are taken.
+ */
+export function reserveNames(
+  ctx: VmContext,
+  parent: string,
+  request: { names?: readonly string[] | undefined; count?: number | undefined },
+): string[] {
+  if (request.names?.length) {
+    const reserved: string[] = [];
+    try {
+      for (const name of request.names) reserved.push(reserveName(ctx, name));
+    } catch (err) {
+      for (const name of reserved) ctx.creating.delete(name);
+      throw err;
+    }
+    return reserved;
+  }
+  const taken = new Set([...ctx.store.vms.names(), ...ctx.creating]);
+  const names: string[] = [];
+  const stem = parent.slice(0, 56);
+  for (let k = 1; names.length < (request.count ?? 1); k++) {
+    const name = `${stem}-${k}`;
+    if (!taken.has(name)) names.push(name);
+  }
+  for (const name of names) ctx.creating.add(name);
+  return names;
+}
+
 /** Synchronous check-and-add: no other create can slip in between. */
 function reserveName(ctx: VmContext, requested: string | undefined): string {
   const taken = new Set([...ctx.store.vms.names(), ...ctx.creating]);

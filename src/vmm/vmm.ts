@@ -36,7 +36,16 @@ export interface LaunchSpec {
    * VM starts with it loaded and paused, for Snapshots.resume; the kernel and disks must be
    * the saved VM's.
    */
-  restore?: { stateFile: string } | undefined;
+  restore?:
+    | {
+        stateFile: string;
+        /**
+         * The state was saved with its shared RAM left out (Snapshots.save's default), so it
+         * is loaded the same way; false for a whole-RAM state loaded into a file backend.
+         */
+        ignoreShared?: boolean | undefined;
+      }
+    | undefined;
 }
 
 /**
@@ -170,7 +179,13 @@ export interface Snapshots {
    * Stops the VM and writes its device state (and, unless its RAM is in a shared file, its
    * memory) to `stateFile`; the VM stays paused. Resolves once the file is complete.
    */
-  save(handles: VmHandles, stateFile: string, signal: AbortSignal): Promise<void>;
+  save(
+    handles: VmHandles,
+    stateFile: string,
+    signal: AbortSignal,
+    /** false: the RAM goes into the stream even where it is a shared file (default true). */
+    options?: { ignoreShared?: boolean },
+  ): Promise<void>;
   /**
    * For a save its caller did not see end (a daemon killed during it): waits for it to end
    * and says whether it completed. false also when no save was made.

@@ -4,6 +4,7 @@ import { registerVmCreate } from './create.js';
 import { registerVmDelete } from './delete.js';
 import { registerVmKill } from './kill.js';
 import { registerVmPause } from './pause.js';
+import { registerVmFork } from './fork.js';
 import { registerVmList } from './list.js';
 import { registerVmLogs } from './logs.js';
 import { registerVmPort } from './port/index.js';
@@ -50,6 +51,7 @@ export function registerVm(program: Command): void {
   registerVmStop(vm);
   registerVmRestart(vm);
   registerVmPause(vm);
+  registerVmFork(vm);
   registerVmKill(vm);
   registerVmSet(vm);
   registerVmDelete(vm);

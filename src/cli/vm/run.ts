@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BangerError, ErrorCode, RemoteExitError } from '../../errors.js';
+import { BangerError, ErrorCode, RemoteExitError, UsageError } from '../../errors.js';
+import { positiveNumberValue } from '../flag-values.js';
 import { examples } from '../output.js';
 import { parseGuestCommand } from './dash-dash.js';
 import { addCreateFlags, type CreateFlags } from './spec-flags.js';
@@ -19,6 +20,11 @@ export function registerVmRun(vm: Command): void {
     .argument('[cmd...]', 'the command to run in the guest, after --');
   addCreateFlags(run);
   run.option('--rm', 'delete the VM when the shell or command ends, whatever its exit code');
+  run.option(
+    '--fork <n>',
+    'fork the VM N times once the workspace is in, run the command in every child at once, and report each one’s exit code and changed files',
+    positiveNumberValue('--fork', '3'),
+  );
   addBranchFlags(run);
   run
     .addHelpText(
@@ -31,12 +37,22 @@ export function registerVmRun(vm: Command): void {
           EXAMPLE,
           'banger vm run . --branch fix --from HEAD~3  # a new branch in the guest repo',
           'banger vm run --memory 4G --vcpu 4 --nat',
+          'banger vm run . --fork 3 -- ./try-a-fix.sh   # three tries from the same state',
         ]),
     )
     // Usage errors come before anything is booted.
     .hook('preAction', (_, cmd) => {
       const { operands } = parseGuestCommand(cmd, EXAMPLE);
       checkBranchFlags(cmd.opts<BranchFlags>(), operands[0] !== undefined);
+      const { fork } = cmd.opts<RunFlags>();
+      if (fork !== undefined && (!Number.isInteger(fork) || fork > 16))
+        throw new UsageError('--fork: a whole number of children from 1 to 16', {
+          hint: 'e.g. banger vm run . --fork 3 -- make test',
+        });
+      if (fork !== undefined && command(cmd) === undefined)
+        throw new UsageError('--fork needs a command to run in each child', {
+          hint: 'e.g. banger vm run . --fork 3 -- make test',
+        });
     })
     .action(async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
@@ -47,7 +63,11 @@ export function registerVmRun(vm: Command): void {
     });
 }
 
-type RunFlags = CreateFlags & BranchFlags & { rm?: boolean };
+type RunFlags = CreateFlags & BranchFlags & { rm?: boolean; fork?: number };
+
+function command(cmd: Command): string[] | undefined {
+  return parseGuestCommand(cmd, EXAMPLE).command;
+}
 
 async function runVm(
   flags: RunFlags,
@@ -65,6 +85,21 @@ async function runVm(
     if (path !== undefined) {
       const { prepareWorkspace } = await import('./workspace/prepare-run.js');
       await prepareWorkspace(vm.name, path, flags, 'vm run');
+    }
+    if (flags.fork !== undefined && command !== undefined) {
+      const { runForked } = await import('./run-fork.js');
+      const outcomes = await runForked(
+        vm.name,
+        flags.fork,
+        command,
+        path !== undefined ? '/root/repo' : undefined,
+      );
+      if (flags.rm) for (const o of outcomes) await removeVm(o.name);
+      else
+        process.stderr.write(
+          `children kept: ${outcomes.map((o) => o.name).join(', ')} ("banger vm workspace export CHILD" hands back each patch); ${vm.name} runs on\n`,
+        );
+      return outcomes.find((o) => o.exitCode !== 0)?.exitCode ?? 0;
     }
     const target = await sshTargetFor(vm.name);
     code = await sshSession(target, command, {

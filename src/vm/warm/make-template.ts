@@ -1,4 +1,4 @@
-import { open, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { sshControlPath, TemplateFileName, vmFiles } from '../../config/layout.js';
@@ -159,7 +159,6 @@ async function waitReady(
     stillRunning: () => alive(handles, vm.id),
   });
   if (outcome === 'ready') return;
-  const { readFile } = await import('node:fs/promises');
   const tail = consoleTail(await readFile(handles.consoleLog, 'utf8').catch(() => ''));
   throw new BangerError(
     ErrorCode.Subprocess,
@@ -187,10 +186,10 @@ async function guestStep(
 }
 
 /** A record for the template VM: never stored, it only feeds the launch and the network. */
-function templateRecord(
+export function templateRecord(
   key: string,
   image: ImageRecord,
-  shape: TemplateShape,
+  shape: Pick<TemplateShape, 'vcpu' | 'memoryMiB' | 'diskBytes'>,
   dir: string,
 ): VmRecord {
   const now = new Date().toISOString();
@@ -213,7 +212,27 @@ function templateRecord(
   };
 }
 
-async function fsync(path: string): Promise<void> {
+/**
+ * A VMM a killed daemon left running in a staging dir (a template, a fork's freezer): found
+ * by its pidfile, killed only if it is ours for that id.
+ */
+export async function killStagedVmm(ctx: VmContext, dir: string, id: string): Promise<void> {
+  const pid = Number.parseInt(await readFile(vmFiles(dir).pidFile, 'utf8').catch(() => ''), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const vmm = ctx.vmms.current;
+  const probe: VmHandles = {
+    driver: vmm.driver,
+    accel: vmm.accel,
+    pid,
+    controlSocket: vmFiles(dir).qmpSocket,
+    consoleLog: vmFiles(dir).consoleLog,
+    sshPort: 0,
+    startedAt: '',
+  };
+  if (await vmm.alive(probe, id)) await vmm.kill(probe);
+}
+
+export async function fsync(path: string): Promise<void> {
   const file = await open(path, 'r');
   try {
     await file.sync();

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vmFiles } from '../../config/layout.js';
@@ -30,7 +30,7 @@ import type { TemplateFiles, TemplateMeta } from './templates.js';
 export async function restoreVm(
   ctx: VmContext,
   v: Omit<NewVm, 'id'>,
-  template: { files: TemplateFiles; meta: TemplateMeta },
+  template: { files: TemplateFiles; meta: Pick<TemplateMeta, 'key' | 'bootIdSites'> },
   snapshots: Snapshots,
   op: OpContext,
 ): Promise<VmView> {
@@ -39,6 +39,8 @@ export async function restoreVm(
   return ctx.locks.run(id, async () => {
     const hostKey = await makeHostKey(v.name, ctx.runner);
     const vm = await recordVm(ctx, { ...v, id }, async (files) => {
+      // Until it has its own identity: a daemon that dies before then removes it.
+      await writeFile(files.resuming, '');
       await copySparse(template.files.systemDisk, files.systemDisk, ctx.runner);
       await copySparse(template.files.workDisk, files.workDisk, ctx.runner);
     });
@@ -77,6 +79,7 @@ export async function restoreVm(
       const identified = Date.now();
       const target = await sshTarget(ctx, findVm(ctx, vm.id));
       await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
+      await rm(vmFiles(vm.dir).resuming, { force: true });
       ctx.log.info(
         {
           vm: vm.name,

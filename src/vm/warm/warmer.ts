@@ -1,4 +1,5 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { STAGING_SUFFIX, vmFiles } from '../../config/layout.js';
@@ -6,13 +7,13 @@ import { BangerError, ErrorCode, errorMessage } from '../../errors.js';
 import type { ImageRecord } from '../../store/images.js';
 import { KeyedMutex } from '../../system/mutex.js';
 import type { OpContext } from '../../system/operation.js';
-import type { VmHandles } from '../../vmm/vmm.js';
 import { kernelOf } from '../boot.js';
 import type { VmContext } from '../context.js';
 import type { CreateRequest, NewVm } from '../create.js';
 import type { VmView } from '../lookup.js';
-import { makeTemplate } from './make-template.js';
+import { killStagedVmm, makeTemplate } from './make-template.js';
 import { restoreVm } from './restore.js';
+import { destroy } from '../stop.js';
 import { fileSyncDigest, TEMPLATE_FORMAT, templateKey, type TemplateShape } from './shape.js';
 import { TemplateStore, type TemplateMeta } from './templates.js';
 
@@ -184,14 +185,20 @@ export class WarmStart {
   }
 
   /**
-   * At daemon start: a template VM a killed daemon left is killed and its staging removed,
-   * and templates of images that are gone are removed.
+   * At daemon start: a VM a killed daemon was resuming is removed, a template VM it left
+   * is killed and its staging removed, and templates of images that are gone are removed.
    */
   async reconcile(): Promise<void> {
+    // A VM a killed daemon was resuming has no identity of its own: it never existed.
+    for (const vm of this.ctx.store.vms.list()) {
+      if (!existsSync(vmFiles(vm.dir).resuming)) continue;
+      await this.ctx.locks.run(vm.id, () => destroy(this.ctx, vm));
+      this.ctx.log.warn({ vm: vm.name }, 'removed a VM whose resume did not finish');
+    }
     const names = await readdir(this.store.dir).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.endsWith(STAGING_SUFFIX))) {
       const dir = join(this.store.dir, name);
-      await this.killLeftover(dir, name.slice(0, -STAGING_SUFFIX.length));
+      await killStagedVmm(this.ctx, dir, name.slice(0, -STAGING_SUFFIX.length));
       await rm(dir, { recursive: true, force: true });
       this.ctx.log.warn({ dir }, 'removed an unfinished template');
     }
@@ -233,21 +240,5 @@ export class WarmStart {
       if (superseded || !images.has(t.imageId))
         await this.store.remove(t.key).catch(() => undefined);
     }
-  }
-
-  private async killLeftover(dir: string, key: string): Promise<void> {
-    const pid = Number.parseInt(await readFile(vmFiles(dir).pidFile, 'utf8').catch(() => ''), 10);
-    if (!Number.isInteger(pid) || pid <= 0) return;
-    const vmm = this.ctx.vmms.current;
-    const probe: VmHandles = {
-      driver: vmm.driver,
-      accel: vmm.accel,
-      pid,
-      controlSocket: vmFiles(dir).qmpSocket,
-      consoleLog: vmFiles(dir).consoleLog,
-      sshPort: 0,
-      startedAt: '',
-    };
-    if (await vmm.alive(probe, key)) await vmm.kill(probe);
   }
 }

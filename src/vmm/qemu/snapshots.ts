@@ -25,9 +25,9 @@ export function qemuSnapshots(binary: string, runner: Runner): Snapshots {
         const status = (await qmp.execute('query-status')) as { running: boolean };
         return !status.running;
       }),
-    save: (handles, stateFile, signal) =>
+    save: (handles, stateFile, signal, options) =>
       withQmp(handles, async (qmp) => {
-        await qmp.execute('migrate-set-capabilities', IGNORE_SHARED);
+        await qmp.execute('migrate-set-capabilities', ignoreShared(options?.ignoreShared ?? true));
         await qmp.execute('stop');
         await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(stateFile)}` });
         await waitForMigration(qmp, signal, `saving the state of ${handles.controlSocket}`);
@@ -59,10 +59,12 @@ export async function loadState(
   controlSocket: string,
   stateFile: string,
   signal: AbortSignal,
+  ignore = true,
 ): Promise<void> {
   const qmp = await QmpClient.connect(controlSocket, 5000);
   try {
-    await qmp.execute('migrate-set-capabilities', IGNORE_SHARED);
+    // Must match the save: the stream's layout depends on it.
+    await qmp.execute('migrate-set-capabilities', ignoreShared(ignore));
     await qmp.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(stateFile)}` });
     // QEMU 7.2 exits when an incoming migration fails (the connection closes: an error
     // here); a good one ends paused (-S).
@@ -119,7 +121,10 @@ async function writeMemory(
   }
 }
 
-const IGNORE_SHARED = { capabilities: [{ capability: 'x-ignore-shared', state: true }] };
+/** With it on, RAM in a shared file backend stays out of the stream (it is in the file). */
+function ignoreShared(state: boolean) {
+  return { capabilities: [{ capability: 'x-ignore-shared', state }] };
+}
 
 async function waitForMigration(qmp: QmpClient, signal: AbortSignal, what: string): Promise<void> {
   const deadline = Date.now() + MIGRATION_TIMEOUT_MS;
