@@ -26,6 +26,8 @@ export const FileName = {
   sshClientConfig: 'ssh_config',
   /** In the runtime dir: one ssh control socket per running VM. */
   sshControlDir: 'ssh',
+  /** In the runtime dir: `<id>.staging/`, a fork's frozen copy of its parent while it runs. */
+  forksDir: 'forks',
 } as const;
 
 /** In the user's home: the one file outside banger's dirs that banger edits (a marked block). */
@@ -157,8 +159,6 @@ export const CacheName = {
   kernelModules: 'kernel-modules',
   /** `<key>/`: warm-start templates, one per image and VM shape (`.staging` while made). */
   templates: 'templates',
-  /** `<id>.staging/`: a fork's frozen copy of its parent while the children are made. */
-  forks: 'forks',
 } as const;
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Sandbox } from '../helpers/sandbox.js';
+import { SANDBOX_CONFIG, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
 // [[file_sync]] on a real VM: what the guest sees in /root after create.
@@ -21,6 +21,7 @@ describe('file_sync', () => {
     await writeFile(
       sb.layout.configFile,
       [
+        SANDBOX_CONFIG,
         '[[file_sync]]',
         'host = "~/token"',
         'guest = "~/.local/share/tool/token"',

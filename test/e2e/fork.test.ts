@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CacheName, vmFiles } from '../../src/config/layout.js';
+import { FileName, vmFiles } from '../../src/config/layout.js';
 import { killHard, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { err, ok, out, vmShow, vmSandbox } from '../helpers/vm.js';
 
@@ -96,7 +96,7 @@ describe('vm fork', () => {
 
   test('kill -9 of the daemon during a fork: the parent runs on, no half-made child', async () => {
     const dir = String((await vmShow(sb, 'base')).dir);
-    const forks = join(sb.layout.cacheDir, CacheName.forks);
+    const forks = join(sb.layout.runtimeDir, FileName.forksDir);
     const fork = sb.spawn(['vm', 'fork', 'base', '--name', 'half']);
     await waitFor('the fork to pause its parent', () => exists(vmFiles(dir).forkPending), 120_000);
     killHard((await sb.daemonPid())!);

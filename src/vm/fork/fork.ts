@@ -1,6 +1,6 @@
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CacheName, STAGING_SUFFIX, vmFiles } from '../../config/layout.js';
+import { FileName, STAGING_SUFFIX, TemplateFileName, vmFiles } from '../../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../../errors.js';
 import { sshRun } from '../../ssh/connection.js';
 import type { VmRecord } from '../../store/vms.js';
@@ -13,7 +13,7 @@ import { reserveNames } from '../create.js';
 import { isPaused, liveHandles, sshTarget, type VmView } from '../lookup.js';
 import { findBootId, parseBootId } from '../warm/boot-id.js';
 import { START_HOOK_SCRIPT } from '../warm/guest-hook.js';
-import { fsync, killStagedVmm, templateRecord } from '../warm/make-template.js';
+import { killStagedVmm, templateRecord } from '../warm/make-template.js';
 import { restoreVm } from '../warm/restore.js';
 import { templateFiles } from '../warm/templates.js';
 
@@ -52,9 +52,9 @@ export async function forkVm(
     );
   const names = reserveNames(ctx, parent.name, request);
   const id = newId();
-  const staging = await Staging.create(join(ctx.layout.cacheDir, CacheName.forks), id);
+  const staging = await Staging.create(join(ctx.layout.runtimeDir, FileName.forksDir), id);
   const files = templateFiles(staging.dir);
-  const whole = join(staging.dir, 'whole.state');
+  const whole = join(staging.dir, TemplateFileName.wholeState);
   const pending = vmFiles(parent.dir).forkPending;
   try {
     const target = await sshTarget(ctx, parent);
@@ -89,9 +89,11 @@ export async function forkVm(
     await guest("pkill -f '/run/banger-warm-hoo[k]' || true", 'stop the identity hook');
     op.progress('fork', `${parent.name} paused ${pausedMs} ms; freezing the copy`);
 
+    const frozenAt = Date.now();
     await freeze(ctx, parent, image, staging.dir, whole, snapshots, op);
     await rm(whole, { force: true });
     const bootIdSites = await findBootId(files.memory, bootId);
+    const freezeMs = Date.now() - frozenAt;
 
     const children: VmView[] = [];
     for (const name of names) {
@@ -118,7 +120,7 @@ export async function forkVm(
       );
       ctx.creating.delete(name);
     }
-    ctx.log.info({ vm: parent.name, children: names, pausedMs }, 'vm forked');
+    ctx.log.info({ vm: parent.name, children: names, pausedMs, freezeMs }, 'vm forked');
     return { children, pausedMs };
   } finally {
     for (const name of names) ctx.creating.delete(name);
@@ -160,7 +162,7 @@ async function freeze(
     if (handles) await vmm.kill(handles);
     await vmm.cleanup(dir);
   }
-  for (const file of [files.memory, files.state]) await fsync(file);
+  // No fsync: a fork's copy lives only until its children run (a template's is kept).
 }
 
 /**
@@ -187,7 +189,7 @@ export async function reconcileForks(ctx: VmContext): Promise<void> {
     }
     ctx.log.warn({ vm: vm.name }, 'a fork of it was cut short: it runs on');
   }
-  const dir = join(ctx.layout.cacheDir, CacheName.forks);
+  const dir = join(ctx.layout.runtimeDir, FileName.forksDir);
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     await killStagedVmm(ctx, join(dir, name), name.replace(STAGING_SUFFIX, '')).catch(
       (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'fork leftover'),
