@@ -39,6 +39,10 @@ export async function suspendVm(ctx: VmContext, vm: VmRecord, op: OpContext): Pr
   try {
     await snapshots.save(handles, partial, op.signal);
   } catch (err) {
+    // A migration still running ends first (continuing the VM before would have its end
+    // stop it again); one that completed after all is a good save.
+    if (await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false))
+      return finishSave(ctx, vm, handles, snapshots);
     await rm(partial, { force: true });
     // The guest goes on as it was: nothing of it was touched.
     await snapshots.resume(handles).catch(() => undefined);

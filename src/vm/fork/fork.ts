@@ -81,6 +81,8 @@ export async function forkVm(
       await copySparse(ctx, vmFiles(parent.dir).systemDisk, files.systemDisk);
       await copySparse(ctx, vmFiles(parent.dir).workDisk, files.workDisk);
     } finally {
+      // Never continued while QEMU still writes the copy: the migration's end would stop it.
+      await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false);
       await snapshots.resume(handles);
       await rm(pending, { force: true });
     }
