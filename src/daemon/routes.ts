@@ -72,19 +72,26 @@ function handlers(s: Services): Handlers {
       const image = s.images.get(name);
       const warm = s.vms.warm;
       if (!warm) throw notImplemented('warm start in this daemon');
-      const { vcpu, memoryMiB, diskBytes } = size;
+      const { vcpu, memoryMiB, diskBytes, network } = size;
       const whole = vcpu !== undefined && memoryMiB !== undefined && diskBytes !== undefined;
       if (remove)
         return {
           name,
-          removed: await warm.remove(image, whole ? { vcpu, memoryMiB, diskBytes } : undefined),
+          removed: await warm.remove(
+            image,
+            whole ? { vcpu, memoryMiB, diskBytes, ...(network ? { network } : {}) } : undefined,
+          ),
         };
       if (!whole)
         throw new BangerError(
           ErrorCode.InvalidParams,
           'image.warm needs vcpu, memoryMiB and diskBytes',
         );
-      const meta = await warm.warm(image, { vcpu, memoryMiB, diskBytes }, call);
+      const meta = await warm.warm(
+        image,
+        { vcpu, memoryMiB, diskBytes, ...(network ? { network } : {}) },
+        call,
+      );
       const template = (await warm.list(image)).find((t) => t.key === meta.key);
       return { name, ...(template ? { template } : {}) };
     },

@@ -49,6 +49,8 @@ export const imageWarm = defineMethod({
     vcpu: size.vcpu.optional(),
     memoryMiB: size.memoryMiB.optional(),
     diskBytes: size.diskBytes.optional(),
+    /** user or tap: templates are per network mode (default: network.mode). */
+    network: z.enum(['user', 'tap']).optional(),
     remove: z.boolean().optional(),
   }),
   result: z.object({

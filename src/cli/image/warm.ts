@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { examples } from '../output.js';
 import { addSpecFlags, type SpecFlags } from '../vm/spec-flags.js';
 
@@ -11,6 +11,12 @@ export function registerImageWarm(image: Command): void {
     )
     .argument('<name>', 'the image')
     .option('--rm', "remove the image's templates (of that size when sizing flags are given)")
+    .addOption(
+      new Option(
+        '--network <mode>',
+        'the network mode of the VMs it is for (default: network.mode)',
+      ).choices(['user', 'tap']),
+    )
     .addHelpText(
       'after',
       `\nWithout sizing flags the size is a new VM's default. banger also makes a template by\n` +
@@ -21,32 +27,35 @@ export function registerImageWarm(image: Command): void {
           'banger image warm debian-bookworm --rm',
         ]),
     );
-  addSpecFlags(warm).action(async (name: string, flags: SpecFlags & { rm?: boolean }) => {
-    const { loadCreateDefaults } = await import('../vm/spec-flags.js');
-    const { defaults } = await loadCreateDefaults();
-    const size = {
-      vcpu: flags.vcpu ?? defaults.vcpu.value,
-      memoryMiB: flags.memory ?? defaults.memoryMiB.value,
-      diskBytes: flags.diskSize ?? defaults.diskBytes.value,
-    };
-    const sized =
-      flags.vcpu !== undefined || flags.memory !== undefined || flags.diskSize !== undefined;
-    const { callWithProgress } = await import('../with-daemon.js');
-    if (flags.rm) {
-      const r = await callWithProgress('image.warm', {
-        name,
-        remove: true,
-        ...(sized ? size : {}),
-      });
-      const n = r.removed ?? 0;
-      process.stdout.write(`${name}: ${n} template${n === 1 ? '' : 's'} removed\n`);
-      return;
-    }
-    const r = await callWithProgress('image.warm', { name, ...size });
-    const { formatSpec } = await import('../../config/vm-defaults.js');
-    const t = r.template;
-    process.stdout.write(
-      `${name}: warm for ${formatSpec(size)}${t ? ` (template ${t.key})` : ''}\n`,
-    );
-  });
+  addSpecFlags(warm).action(
+    async (name: string, flags: SpecFlags & { rm?: boolean; network?: 'user' | 'tap' }) => {
+      const { loadCreateDefaults } = await import('../vm/spec-flags.js');
+      const { defaults } = await loadCreateDefaults();
+      const size = {
+        vcpu: flags.vcpu ?? defaults.vcpu.value,
+        memoryMiB: flags.memory ?? defaults.memoryMiB.value,
+        diskBytes: flags.diskSize ?? defaults.diskBytes.value,
+      };
+      const sized =
+        flags.vcpu !== undefined || flags.memory !== undefined || flags.diskSize !== undefined;
+      const network = flags.network !== undefined ? { network: flags.network } : {};
+      const { callWithProgress } = await import('../with-daemon.js');
+      if (flags.rm) {
+        const r = await callWithProgress('image.warm', {
+          name,
+          remove: true,
+          ...(sized ? { ...size, ...network } : {}),
+        });
+        const n = r.removed ?? 0;
+        process.stdout.write(`${name}: ${n} template${n === 1 ? '' : 's'} removed\n`);
+        return;
+      }
+      const r = await callWithProgress('image.warm', { name, ...size, ...network });
+      const { formatSpec } = await import('../../config/vm-defaults.js');
+      const t = r.template;
+      process.stdout.write(
+        `${name}: warm for ${formatSpec(size)}${t ? ` (template ${t.key})` : ''}\n`,
+      );
+    },
+  );
 }

@@ -44,11 +44,11 @@ export async function forkVm(
     throw new BangerError(ErrorCode.NotImplemented, `vm "${parent.name}" cannot be forked here`);
   const image = ctx.store.images.findById(parent.imageId);
   if (!image) throw new BangerError(ErrorCode.NotFound, `vm "${parent.name}": its image is gone`);
-  if (image.oci || parent.networkMode !== 'user')
+  if (image.oci)
     throw new BangerError(
       ErrorCode.InvalidParams,
-      `vm "${parent.name}" cannot be forked yet: ${image.oci ? 'it runs a pulled OCI image' : 'it is on tap networking'}`,
-      { hint: 'fork VMs of images banger built, in user networking' },
+      `vm "${parent.name}" cannot be forked yet: it runs a pulled OCI image (the guest kit has no perl for the identity hook)`,
+      { hint: 'fork VMs of images banger built or registered' },
     );
   const names = reserveNames(ctx, parent.name, request);
   const id = newId();
@@ -145,12 +145,16 @@ async function freeze(
 ): Promise<void> {
   const files = templateFiles(dir);
   const id = dir.split('/').at(-1)!.replace(STAGING_SUFFIX, '');
-  const record = templateRecord(id, image, parent, dir);
-  const network = await ctx.networks.for('user').attach(record);
-  const spec = await launchSpec(ctx, record, image, network, op);
+  const record = templateRecord(id, image, { ...parent, network: parent.networkMode }, dir);
+  // The freezer's NIC has the parent's kind of backend: virtio-net's features depend on it
+  // (a tap's offloads), and a state with features the backend lacks does not load.
+  const provider = ctx.networks.for(parent.networkMode);
   const vmm = ctx.vmms.current;
   let handles: VmHandles | undefined;
   try {
+    record.guestIp = (await provider.allocate({ id, name: record.name, nat: false })).guestIp;
+    const network = await provider.attach(record);
+    const spec = await launchSpec(ctx, record, image, network, op);
     handles = await vmm.start(
       {
         ...spec,
@@ -163,6 +167,8 @@ async function freeze(
   } finally {
     if (handles) await vmm.kill(handles);
     await vmm.cleanup(dir);
+    await provider.detach(record).catch(() => undefined);
+    await provider.release(record).catch(() => undefined);
   }
   // No fsync: a fork's copy lives only until its children run (a template's is kept).
 }

@@ -31,6 +31,8 @@ const ANSWER = 'banger-warm:';
  *   credit and leave the CRNG on the template's key until its next scheduled reseed.
  * - time: clock_settime(CLOCK_REALTIME); name: sethostname plus /etc/hostname and /etc/hosts;
  *   machine-id; hostkey (hex) and hostkeypub: the ssh host key sshd reads at each login.
+ * - net (tap networking only): the VM's own MAC, address, gateway and DNS, set with one
+ *   `ip -batch` (the NIC kept the template's MAC in its saved state; the guest sets it).
  * x86_64 syscall and ioctl numbers: banger's guests are amd64.
  */
 const HOOK = String.raw`use strict;
@@ -63,6 +65,19 @@ my $name = $v{name};
 put('/etc/machine-id', 0444, "$v{'machine-id'}\n") or push @fail, 'machine-id';
 (put('${GUEST_HOST_KEY}', 0600, pack('H*', $v{hostkey})) && put('${GUEST_HOST_KEY}.pub', 0644, "$v{hostkeypub}\n"))
   or push @fail, 'hostkey';
+if (defined $v{net}) {
+  my ($mac, $addr, $gw, $dns) = split(/ /, $v{net});
+  my $if;
+  if (opendir(my $d, '/sys/class/net')) { ($if) = grep { !/^\.|^lo$/ } sort readdir($d); closedir($d); }
+  my $ok = 0;
+  if ($if && open(my $ip, '|-', 'ip', '-batch', '-')) {
+    print $ip "link set dev $if down\nlink set dev $if address $mac\nlink set dev $if up\n",
+      "addr flush dev $if\naddr add $addr dev $if\nroute replace default via $gw dev $if\n";
+    $ok = close($ip);
+  }
+  ($ok && put('/etc/resolv.conf', 0644, join('', map { "nameserver $_\n" } split(/,/, $dns))))
+    or push @fail, 'net';
+}
 syswrite($port, @fail ? "${ANSWER} failed: @fail\n" : "${ANSWER} ok\n");
 # Held open until the host has read the answer and hung up (then reads end): QEMU drops
 # what is in flight when an end closes. The port is free for a workspace import after.
@@ -101,6 +116,8 @@ export interface Identity {
   name: string;
   /** The VM's ssh host key: the private key file's text and the public line. */
   hostKey: { privateKey: string; publicKey: string };
+  /** Tap networking: the VM's own MAC and address (user-mode guests all share theirs). */
+  net?: { mac: string; ip: string; gateway: string; dns: string } | undefined;
 }
 
 /**
@@ -123,6 +140,9 @@ export async function sendIdentity(
       `machine-id ${randomBytes(16).toString('hex')}`,
       `hostkey ${Buffer.from(identity.hostKey.privateKey).toString('hex')}`,
       `hostkeypub ${identity.hostKey.publicKey.trim()}`,
+      ...(identity.net
+        ? [`net ${identity.net.mac} ${identity.net.ip} ${identity.net.gateway} ${identity.net.dns}`]
+        : []),
       'end',
     ];
     const answer = await new Promise<string>((resolve, reject) => {

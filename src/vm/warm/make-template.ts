@@ -50,6 +50,7 @@ export async function makeTemplate(
   const key = templateKey(shape);
   const staging = await Staging.create(store.dir, key);
   const files = templateFiles(staging.dir);
+  const provider = ctx.networks.for(shape.network);
   const vm = templateRecord(key, image, shape, staging.dir);
   const vmm = ctx.vmms.current;
   let handles: VmHandles | undefined;
@@ -57,7 +58,10 @@ export async function makeTemplate(
   try {
     op.progress('warm', `template for ${image.name}: disks`);
     await makeDisks(ctx, vm, image, shape, op);
-    const network = await ctx.networks.for('user').attach(vm);
+    // A tap template takes an address and a tap of its own while it runs; every VM resumed
+    // from it gets its own from the identity hook.
+    vm.guestIp = (await provider.allocate({ id: key, name: vm.name, nat: false })).guestIp;
+    const network = await provider.attach(vm);
     const spec = await launchSpec(ctx, vm, image, network, op);
     const started = Date.now();
     op.progress('warm', `template for ${image.name}: booting it once`);
@@ -67,7 +71,7 @@ export async function makeTemplate(
     );
     await waitReady(vm, handles, vmm.alive.bind(vmm), op);
     const bootMs = Date.now() - started;
-    target = await templateTarget(ctx, vm, handles.sshPort);
+    target = await templateTarget(ctx, vm, provider.sshEndpoint(vm, handles));
     await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
     op.progress('warm', `template for ${image.name}: settling`);
     await guestStep(target, ctx, SETTLE_SCRIPT, 'settle', op);
@@ -101,6 +105,8 @@ export async function makeTemplate(
   } finally {
     if (target) await exitMaster(target, ctx.runner).catch(() => undefined);
     if (handles) await vmm.kill(handles).catch(() => undefined);
+    await provider.detach(vm).catch(() => undefined);
+    await provider.release(vm).catch(() => undefined);
     await staging.discard();
   }
 }
@@ -130,14 +136,18 @@ async function makeDisks(
 }
 
 /** Reached like a VM, but with the template's own known_hosts and a control socket of its own. */
-async function templateTarget(ctx: VmContext, vm: VmRecord, port: number): Promise<SshTarget> {
+async function templateTarget(
+  ctx: VmContext,
+  vm: VmRecord,
+  endpoint: { host: string; port: number },
+): Promise<SshTarget> {
   const key = await ctx.sshKey();
   const knownHostsFile = join(vm.dir, TemplateFileName.knownHosts);
   const pub = await debugfsCat(vmFiles(vm.dir).workDisk, `${PROVIDED_HOST_KEY}.pub`, ctx.runner);
   await pinHostKey(knownHostsFile, TEMPLATE_ALIAS, pub.toString('utf8'));
   return {
-    host: '127.0.0.1',
-    port,
+    host: endpoint.host,
+    port: endpoint.port,
     user: 'root',
     keyFile: key.privateKey,
     controlPath: sshControlPath(ctx.layout, `t-${vm.id}`),
@@ -189,7 +199,7 @@ async function guestStep(
 export function templateRecord(
   key: string,
   image: ImageRecord,
-  shape: Pick<TemplateShape, 'vcpu' | 'memoryMiB' | 'diskBytes'>,
+  shape: Pick<TemplateShape, 'vcpu' | 'memoryMiB' | 'diskBytes'> & { network?: 'user' | 'tap' },
   dir: string,
 ): VmRecord {
   const now = new Date().toISOString();
@@ -201,7 +211,7 @@ export function templateRecord(
     vcpu: shape.vcpu,
     memoryMiB: shape.memoryMiB,
     diskBytes: shape.diskBytes,
-    networkMode: 'user',
+    networkMode: shape.network ?? 'user',
     nat: false,
     guestIp: null,
     sshPort: 0,

@@ -74,7 +74,21 @@ export async function restoreVm(
       await running(ctx, vm, handles, op);
       if (!handles.dataSocket)
         throw new BangerError(ErrorCode.Internal, `${handles.driver} gave the VM no data port`);
-      const identity: Identity = { name: vm.name, hostKey };
+      const net = network.launch.mode === 'tap' ? network.launch : undefined;
+      const identity: Identity = {
+        name: vm.name,
+        hostKey,
+        ...(net
+          ? {
+              net: {
+                mac: net.mac,
+                ip: network.guest.ip,
+                gateway: network.guest.gateway,
+                dns: network.guest.dns,
+              },
+            }
+          : {}),
+      };
       await sendIdentity(handles.dataSocket, identity, op.signal);
       const identified = Date.now();
       const target = await sshTarget(ctx, findVm(ctx, vm.id));

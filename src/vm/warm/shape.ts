@@ -21,7 +21,7 @@ export interface TemplateShape {
   vcpu: number;
   memoryMiB: number;
   diskBytes: number;
-  network: 'user';
+  network: 'user' | 'tap';
   /** `qemu/tcg QEMU emulator version 7.2.22 (…)`: the driver, its accel and its build. */
   vmm: string;
   /** banger's public key (authorized in the template's work disk). */

@@ -39,12 +39,13 @@ test('reconcile: a VM whose resume a dead daemon left unfinished is removed; sta
   assert.deepEqual((await readdir(dir)).sort(), ['aaaaaaaaaaaaaaaa']);
 });
 
-test('shape: pulled images and tap networking are not warm-started; the plan says cold without a template', async () => {
+test('shape: pulled images are not warm-started, templates are per network mode; the plan says cold without a template', async () => {
   const warm = new WarmStart(kit.ctx, join(kit.root, 'templates-2'), false);
   const image = kit.store.images.findById('img1')!;
   const size = { vcpu: 2, memoryMiB: 1024, diskBytes: 2 ** 30 };
   assert.ok(await warm.shapeOf(image, size));
-  assert.equal(await warm.shapeOf(image, { ...size, network: 'tap' }), undefined);
+  assert.equal((await warm.shapeOf(image, { ...size, network: 'tap' }))?.network, 'tap');
+  assert.equal((await warm.shapeOf(image, size))?.network, 'user');
   const pulled = {
     ...image,
     oci: { reference: 'r', digest: 'd', env: [], workingDir: '', user: '' },

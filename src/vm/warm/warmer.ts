@@ -17,7 +17,7 @@ import { destroy } from '../stop.js';
 import { fileSyncDigest, TEMPLATE_FORMAT, templateKey, type TemplateShape } from './shape.js';
 import { TemplateStore, type TemplateMeta } from './templates.js';
 
-/** The size of a VM as a template is made for it. */
+/** The size of a VM as a template is made for it (and its network mode). */
 export type Size = Pick<CreateRequest, 'vcpu' | 'memoryMiB' | 'diskBytes' | 'network'>;
 
 /** A template as `image show` lists it. */
@@ -57,13 +57,13 @@ export class WarmStart {
 
   /**
    * The shape a VM of this image and size would resume, or undefined when it cannot be
-   * resumed at all: pulled images (the guest kit has no perl to reseed the RNG), tap
-   * networking (its address is per VM), a VMM without saved state.
+   * resumed at all: pulled images (the guest kit has no perl for the identity hook), a VMM
+   * without saved state.
    */
   async shapeOf(image: ImageRecord, size: Size): Promise<TemplateShape | undefined> {
     const { ctx } = this;
     if (image.oci) return undefined;
-    if ((size.network ?? ctx.networkDefaults?.mode ?? 'user') !== 'user') return undefined;
+    const network = size.network ?? ctx.networkDefaults?.mode ?? 'user';
     const vmm = ctx.vmms.current;
     if (!vmm.snapshots) return undefined;
     return {
@@ -73,7 +73,7 @@ export class WarmStart {
       vcpu: size.vcpu,
       memoryMiB: size.memoryMiB,
       diskBytes: size.diskBytes,
-      network: 'user',
+      network,
       vmm: `${vmm.driver}/${vmm.accel} ${await vmm.snapshots.version()}`,
       sshKey: (await ctx.sshKey()).publicKey,
       fileSync: await fileSyncDigest(ctx.fileSync ?? [], homedir()),
@@ -145,8 +145,8 @@ export class WarmStart {
     if (!shape)
       throw new BangerError(
         ErrorCode.InvalidParams,
-        `image "${image.name}" cannot be warm-started${image.oci ? ': it is a pulled OCI image' : size.network === 'tap' ? ': tap networking is not warm-started yet' : ''}`,
-        { hint: 'VMs of it boot cold; templates are for images banger built, in user networking' },
+        `image "${image.name}" cannot be warm-started${image.oci ? ': it is a pulled OCI image' : ''}`,
+        { hint: 'VMs of it boot cold; templates are for images banger built or registered' },
       );
     return this.make(image, shape, op);
   }
@@ -236,7 +236,8 @@ export class WarmStart {
         t.imageId === newest.imageId &&
         t.vcpu === newest.vcpu &&
         t.memoryMiB === newest.memoryMiB &&
-        t.diskBytes === newest.diskBytes;
+        t.diskBytes === newest.diskBytes &&
+        t.network === newest.network;
       if (superseded || !images.has(t.imageId))
         await this.store.remove(t.key).catch(() => undefined);
     }
