@@ -85,10 +85,13 @@ export async function forkVm(
       await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false);
       await snapshots.resume(handles);
       await rm(pending, { force: true });
+      // The parent's hook goes whatever happened (it would hold the data port). The pattern
+      // does not match itself: pkill -f would kill the shell that runs it.
+      await guest("pkill -f '/run/banger-warm-hoo[k]' || true", 'stop the identity hook').catch(
+        (err: unknown) => ctx.log.warn({ vm: parent.name, err: errorMessage(err) }, 'hook left'),
+      );
     }
     const pausedMs = Date.now() - pausedAt;
-    // The pattern does not match itself: pkill -f would kill the shell that runs it.
-    await guest("pkill -f '/run/banger-warm-hoo[k]' || true", 'stop the identity hook');
     op.progress('fork', `${parent.name} paused ${pausedMs} ms; freezing the copy`);
 
     const frozenAt = Date.now();
