@@ -75,6 +75,7 @@ export async function forkVm(
 
     // The parent's pause: its whole state written, its disks copied, then it runs on.
     const pausedAt = Date.now();
+    let pausedMs = 0;
     await writeFile(pending, '');
     try {
       await snapshots.save(handles, whole, op.signal, { ignoreShared: false });
@@ -84,6 +85,7 @@ export async function forkVm(
       // Never continued while QEMU still writes the copy: the migration's end would stop it.
       await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false);
       await snapshots.resume(handles);
+      pausedMs = Date.now() - pausedAt;
       await rm(pending, { force: true });
       // The parent's hook goes whatever happened (it would hold the data port). The pattern
       // does not match itself: pkill -f would kill the shell that runs it.
@@ -91,7 +93,6 @@ export async function forkVm(
         (err: unknown) => ctx.log.warn({ vm: parent.name, err: errorMessage(err) }, 'hook left'),
       );
     }
-    const pausedMs = Date.now() - pausedAt;
     op.progress('fork', `${parent.name} paused ${pausedMs} ms; freezing the copy`);
 
     const frozenAt = Date.now();
