@@ -22,18 +22,14 @@ import type { ParamsOf, ResultOf } from './method.js';
 import {
   vmCreate,
   vmDelete,
-  vmFork,
   vmKill,
   vmList,
   vmLogs,
   vmNames,
-  vmPause,
-  vmPlan,
   vmPortAdd,
   vmPortRm,
   vmPorts,
   vmRestart,
-  vmResume,
   vmSet,
   vmShow,
   vmSsh,
@@ -49,6 +45,7 @@ import {
   vmWorkspaceExport,
   vmWorkspacePrepare,
 } from './vm.js';
+import { vmFork, vmPause, vmPlan, vmResume } from './vm-snapshots.js';
 
 const all = [
   daemonPing,

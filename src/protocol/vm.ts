@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { imageRef } from './image.js';
-import { ANY_STATE, defineMethod, NOT_RUNNING, PAUSED, RUNNING, STARTABLE } from './method.js';
+import { ANY_STATE, defineMethod, NOT_RUNNING, RUNNING, STARTABLE } from './method.js';
 
 export const vmState = z.enum([
   'created',
@@ -12,8 +12,8 @@ export const vmState = z.enum([
   'broken',
 ]);
 
-const ref = z.string().min(1).max(63);
-const spec = {
+export const ref = z.string().min(1).max(63);
+export const spec = {
   vcpu: z.number().int().positive(),
   memoryMiB: z.number().int().positive(),
   diskBytes: z.number().int().positive(),
@@ -100,23 +100,6 @@ export const vmCreate = defineMethod({
   progress: true,
 });
 
-/**
- * How a create with these params would start the VM: `warm` when its image is local and
- * has a template of that size (for the CLI's spec: line), else `cold`. Reads only.
- */
-export const vmPlan = defineMethod({
-  name: 'vm.plan',
-  params: z.strictObject({
-    image: imageRef.optional(),
-    ...spec,
-    network: z.enum(['user', 'tap']).optional(),
-    cold: z.boolean().optional(),
-  }),
-  result: z.object({ start: z.enum(['warm', 'cold']) }),
-  onDisconnect: 'finish',
-  progress: false,
-});
-
 /** A suspended VM resumes where it was saved; `cold` discards its saved state and boots. */
 export const vmStart = defineMethod({
   name: 'vm.start',
@@ -141,43 +124,6 @@ const stopped = z.object({
   wasRunning: z.boolean(),
   /** vm stop --save: bytes of the saved memory and device state. */
   savedBytes: z.number().int().optional(),
-});
-
-/**
- * Copies of a running VM, memory and disks, each a new VM with its own identity: `names`,
- * or `count` children named <parent>-1, <parent>-2… The parent is paused only while it is
- * copied. Finished when the client goes: a fork half-done would leave a paused parent.
- */
-export const vmFork = defineMethod({
-  name: 'vm.fork',
-  params: z.strictObject({
-    ref,
-    names: z.array(z.string().min(1).max(63)).min(1).max(16).optional(),
-    count: z.number().int().min(1).max(16).optional(),
-  }),
-  result: z.object({ children: z.array(vmDetail), pausedMs: z.number().int() }),
-  onDisconnect: 'finish',
-  progress: true,
-  vm: { states: RUNNING, lock: 'operation' },
-});
-
-/** vCPUs stopped, memory and processes kept; the ssh master and ports stay open. */
-export const vmPause = defineMethod({
-  name: 'vm.pause',
-  params: z.strictObject({ ref }),
-  result: vmDetail,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: { states: RUNNING, lock: 'operation' },
-});
-
-export const vmResume = defineMethod({
-  name: 'vm.resume',
-  params: z.strictObject({ ref }),
-  result: vmDetail,
-  onDisconnect: 'finish',
-  progress: false,
-  vm: { states: PAUSED, lock: 'operation' },
 });
 
 /** `save`: the memory and device state written next to the disks, for the next vm start. */
