@@ -4,16 +4,12 @@
 // cold-booted VM, each after 10 s of idling.
 // Run: npx tsx bench/fork.ts
 import { readFile } from 'node:fs/promises';
-import { benchSandbox, seconds } from '../test/helpers/bench.js';
+import { benchSandbox, seconds, vmPssKiB } from '../test/helpers/bench.js';
 
 const spec = ['--vcpu', '2', '--memory', '1024'];
 const { sb, cli } = await benchSandbox();
 
-async function pssKiB(name: string): Promise<number> {
-  const show = JSON.parse((await cli(['vm', 'show', name, '--json'])).stdout) as { pid: number };
-  const rollup = await readFile(`/proc/${show.pid}/smaps_rollup`, 'utf8');
-  return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
-}
+const pssKiB = (name: string) => vmPssKiB(cli, name);
 
 try {
   await cli(['vm', 'create', '--cold', '--name', 'parent', ...spec]);

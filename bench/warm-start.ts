@@ -4,18 +4,13 @@
 // through the template's RAM file count once) of 4 idle resumed VMs against 4 × one idle
 // cold-booted VM; `vm stop --save` and `vm start` of a 1 GiB guest.
 // Run: npx tsx bench/warm-start.ts   (BENCH_RUNS=5 by default)
-import { readFile } from 'node:fs/promises';
-import { benchSandbox, median, seconds } from '../test/helpers/bench.js';
+import { benchSandbox, median, seconds, vmPssKiB } from '../test/helpers/bench.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const spec = ['--vcpu', '2', '--memory', '1024'];
 const { sb, cli } = await benchSandbox();
 
-async function pssKiB(name: string): Promise<number> {
-  const show = JSON.parse((await cli(['vm', 'show', name, '--json'])).stdout) as { pid: number };
-  const rollup = await readFile(`/proc/${show.pid}/smaps_rollup`, 'utf8');
-  return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
-}
+const pssKiB = (name: string) => vmPssKiB(cli, name);
 const settle = () => new Promise((r) => setTimeout(r, 10_000));
 
 try {

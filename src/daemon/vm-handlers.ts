@@ -6,7 +6,7 @@ import { startVm } from '../vm/boot.js';
 import type { VmContext } from '../vm/context.js';
 import { createVm } from '../vm/create.js';
 import { findVm, viewOf } from '../vm/lookup.js';
-import { findLocalImage, hasSavedState } from '../vm/lookup.js';
+import { hasSavedState } from '../vm/lookup.js';
 import { discardSaved, resumeSaved, suspendVm } from '../vm/suspend.js';
 import { forkVm } from '../vm/fork/fork.js';
 import { pauseVm, resumeVm } from '../vm/pause.js';
@@ -43,7 +43,7 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
     'vm.names': () => ({ names: ctx.store.vms.names() }),
     'vm.create': async (params, call) => vmDetailOf(await createVm(ctx, params, call)),
     'vm.plan': async ({ image: ref, cold, ...size }) => {
-      const image = cold ? undefined : findLocalImage(ctx, ref ?? ctx.defaultImage);
+      const image = cold ? undefined : ctx.store.images.findByName(ref ?? ctx.defaultImage);
       return { start: image && ctx.warm ? await ctx.warm.plan(image, size) : 'cold' };
     },
     'vm.start': async ({ sshWaitMs, cold }, call, vm) => {

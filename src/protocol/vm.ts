@@ -2,15 +2,8 @@ import { z } from 'zod';
 import { imageRef } from './image.js';
 import { ANY_STATE, defineMethod, NOT_RUNNING, RUNNING, STARTABLE } from './method.js';
 
-export const vmState = z.enum([
-  'created',
-  'running',
-  'paused',
-  'stopped',
-  'suspended',
-  'error',
-  'broken',
-]);
+/** Every state a VM can be in, and 'broken' for one whose state cannot be read (vm list). */
+export const vmState = z.enum([...ANY_STATE, 'broken']);
 
 export const ref = z.string().min(1).max(63);
 export const spec = {

@@ -152,6 +152,25 @@ export function sshRun(
   );
 }
 
+/**
+ * A shell script in the guest whose failure is an error: its stdout, or a BangerError with
+ * `failure(why)`, why being the last lines it printed (or its exit code).
+ */
+export async function sshScript(
+  t: SshTarget,
+  script: string,
+  runner: Runner,
+  failure: (why: string) => string,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<string> {
+  const r = await sshRun(t, ['sh', '-c', script], runner, options);
+  if (r.exitCode !== 0) {
+    const why = (r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ');
+    throw new BangerError(ErrorCode.Subprocess, failure(why || `exit ${r.exitCode}`));
+  }
+  return r.stdout;
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BangerError, ErrorCode } from '../errors.js';
 import { STAGING_SUFFIX } from '../config/layout.js';
@@ -85,4 +85,14 @@ export async function removeStaleStagedFiles(path: string): Promise<string[]> {
   );
   for (const name of stale) await rm(join(dirname(path), name), { recursive: true, force: true });
   return stale;
+}
+
+/** The file's bytes on disk, not just in the page cache (before something counts on them). */
+export async function fsyncFile(path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    await file.sync();
+  } finally {
+    await file.close();
+  }
 }

@@ -23,6 +23,11 @@ export async function createOverlay(
   await runner.run(qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', rootfs, overlay]);
 }
 
+/** A copy of a disk file that keeps its holes (and shares blocks where the file system can). */
+export async function copyDisk(from: string, to: string, runner: Runner): Promise<void> {
+  await runner.run('cp', ['--sparse=always', '--reflink=auto', from, to]);
+}
+
 /** A sparse file of `bytes`, formatted ext4 with its root directory owned by root. */
 export async function createWorkDisk(path: string, bytes: number, runner: Runner): Promise<void> {
   await sizeFile(path, bytes, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);

@@ -27,7 +27,10 @@ export async function withVm<T>(
   const vm = findVm(ctx, ref);
   return ctx.locks.run(vm.id, async () => {
     const current = await reconcile(ctx, findVm(ctx, vm.id));
-    const state = await effectiveState(ctx, current);
+    // A rule that takes a VM running or paused alike (stop, kill, delete…) need not ask QEMU.
+    const either = rule.states.includes('running') && rule.states.includes('paused');
+    const state =
+      either && current.state === 'running' ? 'running' : await effectiveState(ctx, current);
     if (!rule.states.includes(state)) throw wrongState({ name: current.name, state }, rule);
     return fn(current);
   });

@@ -4,7 +4,6 @@ import type { VmStateName } from '../protocol/method.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import { hostKeyAlias } from '../ssh/known-hosts.js';
 import type { SshTarget } from '../ssh/options.js';
-import type { ImageRecord } from '../store/images.js';
 import type { PublishedPort } from '../store/published-ports.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmHandles } from '../vmm/vmm.js';
@@ -24,11 +23,6 @@ export interface VmView {
   handles: VmHandles | undefined;
   /** Its ports published on 127.0.0.1. */
   published?: readonly PublishedPort[];
-}
-
-/** The local image a create of `ref` would use without pulling, if there is one. */
-export function findLocalImage(ctx: VmContext, ref: string): ImageRecord | undefined {
-  return ctx.store.images.findByName(ref);
 }
 
 export function findVm(ctx: VmContext, ref: string): VmRecord {

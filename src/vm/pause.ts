@@ -41,3 +41,14 @@ export async function snapshotsOf(
     );
   return { handles, snapshots };
 }
+
+/** How long a save another operation started may still run before it counts as failed. */
+const SAVE_WAIT_MS = 120_000;
+
+/**
+ * Waits for a save of the VM that may still be running to end (never continue a VM while
+ * QEMU migrates it: the migration's end would stop it again); true when it completed.
+ */
+export function saveEnded(snapshots: Snapshots, handles: VmHandles): Promise<boolean> {
+  return snapshots.saveCompleted(handles, AbortSignal.timeout(SAVE_WAIT_MS)).catch(() => false);
+}

@@ -1,14 +1,15 @@
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { vmFiles } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { ensureMaster, sshRun } from '../ssh/connection.js';
 import type { VmRecord } from '../store/vms.js';
+import { fsyncFile } from '../system/atomic-publish.js';
 import type { OpContext } from '../system/operation.js';
 import type { Snapshots, VmHandles } from '../vmm/vmm.js';
 import { launch, launchSpec, running, writeSshConfig } from './boot.js';
 import type { VmContext } from './context.js';
 import { findVm, isPaused, liveHandles, sshTarget, viewOf, type VmView } from './lookup.js';
-import { snapshotsOf } from './pause.js';
+import { saveEnded, snapshotsOf } from './pause.js';
 import { cleanupRuntime } from './reconcile.js';
 import type { Stopped } from './stop.js';
 
@@ -41,8 +42,7 @@ export async function suspendVm(ctx: VmContext, vm: VmRecord, op: OpContext): Pr
   } catch (err) {
     // A migration still running ends first (continuing the VM before would have its end
     // stop it again); one that completed after all is a good save.
-    if (await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false))
-      return finishSave(ctx, vm, handles, snapshots);
+    if (await saveEnded(snapshots, handles)) return finishSave(ctx, vm, handles, snapshots);
     await rm(partial, { force: true });
     // The guest goes on as it was: nothing of it was touched.
     await snapshots.resume(handles).catch(() => undefined);
@@ -68,7 +68,7 @@ async function finishSave(
   await ctx.vmms.forDriver(handles.driver).kill(handles);
   await cleanupRuntime(ctx, vm);
   // Durable before it counts: the state describes these disks, after a host crash too.
-  for (const file of [partial, files.systemDisk, files.workDisk]) await fsync(file);
+  for (const file of [partial, files.systemDisk, files.workDisk]) await fsyncFile(file);
   const stateBytes = (await stat(partial)).size;
   await rename(partial, files.savedState);
   const meta: SavedMeta = {
@@ -82,7 +82,7 @@ async function finishSave(
   await writeFile(`${files.savedMeta}${PARTIAL}`, `${JSON.stringify(meta, null, 2)}\n`, {
     mode: 0o600,
   });
-  await fsync(`${files.savedMeta}${PARTIAL}`);
+  await fsyncFile(`${files.savedMeta}${PARTIAL}`);
   await rename(`${files.savedMeta}${PARTIAL}`, files.savedMeta);
   ctx.store.vms.setState(vm.id, 'stopped', null);
   return { name: vm.name, wasRunning: true, savedBytes: stateBytes };
@@ -150,8 +150,7 @@ export async function reconcileSave(ctx: VmContext, vm: VmRecord): Promise<void>
   const handles = await liveHandles(ctx, vm);
   const snapshots = handles && ctx.vmms.forDriver(handles.driver).snapshots;
   if (handles && snapshots) {
-    const signal = AbortSignal.timeout(120_000);
-    if (await snapshots.saveCompleted(handles, signal).catch(() => false)) {
+    if (await saveEnded(snapshots, handles)) {
       await finishSave(ctx, vm, handles, snapshots);
       ctx.log.warn({ vm: vm.name }, 'finished a save a killed daemon left: the VM is suspended');
       return;
@@ -210,13 +209,4 @@ async function vmmVersion(snapshots: Snapshots, handles: VmHandles): Promise<str
 async function diskStamp(path: string): Promise<{ size: number; mtimeMs: number }> {
   const s = await stat(path);
   return { size: s.size, mtimeMs: s.mtimeMs };
-}
-
-async function fsync(path: string): Promise<void> {
-  const file = await open(path, 'r');
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }

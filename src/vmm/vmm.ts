@@ -162,6 +162,11 @@ export interface Vmm {
   stats(handles: VmHandles, memoryMiB: number): Promise<HostStats>;
   /** Removes the runtime files a run leaves in the VM directory; safe when there are none. */
   cleanup(vmDir: string): Promise<void>;
+  /**
+   * Kills a VMM a failed launch or a dead daemon left running in `dir` (found by the
+   * driver's own runtime files), if it is this driver's process for `id`.
+   */
+  reap(dir: string, id: string): Promise<void>;
   /** Handles read back from handles.json, checked against this driver's shape. */
   parseHandles(value: Record<string, unknown>): VmHandles | undefined;
 }

@@ -4,7 +4,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FileName, vmFiles } from '../../src/config/layout.js';
-import { killHard, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { alive, killHard, sandboxProcesses, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { err, ok, out, vmShow, vmSandbox } from '../helpers/vm.js';
 
 const LONG = { timeoutMs: 600_000 };
@@ -118,12 +118,3 @@ describe('vm fork', () => {
     assert.ok(stray.length <= 1, `stray processes: ${stray.join(' ')}`);
   });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

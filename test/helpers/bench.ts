@@ -46,3 +46,14 @@ function command(options: SandboxOptions, args: string[]): [string, string[]] {
     ? ['ip', ['netns', 'exec', options.netns, process.execPath, CLI, ...args]]
     : [process.execPath, [CLI, ...args]];
 }
+
+/** A running VM's host memory as PSS (KiB): pages it shares with others count in part. */
+export async function vmPssKiB(
+  cli: (args: string[]) => Promise<{ stdout: string }>,
+  name: string,
+): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const show = JSON.parse((await cli(['vm', 'show', name, '--json'])).stdout) as { pid: number };
+  const rollup = await readFile(`/proc/${show.pid}/smaps_rollup`, 'utf8');
+  return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0);
+}

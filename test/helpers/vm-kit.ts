@@ -116,6 +116,9 @@ export class ScriptedVmm implements Vmm {
   parseHandles(value: Record<string, unknown>): VmHandles | undefined {
     return parseQemuHandles(value);
   }
+  reap(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Run for real: the disk tools (the work disk is a real ext4) and ssh-keygen. */

@@ -2,7 +2,6 @@ import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileName, STAGING_SUFFIX, TemplateFileName, vmFiles } from '../../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../../errors.js';
-import { sshRun } from '../../ssh/connection.js';
 import type { VmRecord } from '../../store/vms.js';
 import { newId, Staging } from '../../system/atomic-publish.js';
 import type { OpContext } from '../../system/operation.js';
@@ -11,9 +10,11 @@ import { launchSpec } from '../boot.js';
 import type { VmContext } from '../context.js';
 import { reserveNames } from '../create.js';
 import { isPaused, liveHandles, sshTarget, type VmView } from '../lookup.js';
-import { findBootId, parseBootId } from '../warm/boot-id.js';
-import { START_HOOK_SCRIPT } from '../warm/guest-hook.js';
-import { killStagedVmm, templateRecord } from '../warm/make-template.js';
+import { copyDisk } from '../disks.js';
+import { saveEnded } from '../pause.js';
+import { findBootId } from '../warm/boot-id.js';
+import { startHook, stopHook } from '../warm/guest-hook.js';
+import { templateRecord } from '../warm/make-template.js';
 import { restoreVm } from '../warm/restore.js';
 import { templateFiles } from '../warm/templates.js';
 
@@ -58,20 +59,9 @@ export async function forkVm(
   const pending = vmFiles(parent.dir).forkPending;
   try {
     const target = await sshTarget(ctx, parent);
-    const guest = async (script: string, what: string) => {
-      const r = await sshRun(target, ['sh', '-c', script], ctx.runner, { timeoutMs: 60_000 });
-      if (r.exitCode !== 0)
-        throw new BangerError(
-          ErrorCode.Subprocess,
-          `vm "${parent.name}" could not ${what}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ')}`,
-        );
-      return r.stdout;
-    };
     op.progress('fork', `preparing ${parent.name}`);
-    const bootId = parseBootId(
-      await guest('cat /proc/sys/kernel/random/boot_id', 'read its boot_id'),
-    );
-    await guest(START_HOOK_SCRIPT, 'start the identity hook');
+    const who = `vm "${parent.name}"`;
+    const bootId = await startHook(target, ctx.runner, who);
 
     // The parent's pause: its whole state written, its disks copied, then it runs on.
     const pausedAt = Date.now();
@@ -79,18 +69,16 @@ export async function forkVm(
     await writeFile(pending, '');
     try {
       await snapshots.save(handles, whole, op.signal, { ignoreShared: false });
-      await copySparse(ctx, vmFiles(parent.dir).systemDisk, files.systemDisk);
-      await copySparse(ctx, vmFiles(parent.dir).workDisk, files.workDisk);
+      await copyDisk(vmFiles(parent.dir).systemDisk, files.systemDisk, ctx.runner);
+      await copyDisk(vmFiles(parent.dir).workDisk, files.workDisk, ctx.runner);
     } finally {
-      // Never continued while QEMU still writes the copy: the migration's end would stop it.
-      await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false);
+      await saveEnded(snapshots, handles);
       await snapshots.resume(handles);
       pausedMs = Date.now() - pausedAt;
       await rm(pending, { force: true });
-      // The parent's hook goes whatever happened (it would hold the data port). The pattern
-      // does not match itself: pkill -f would kill the shell that runs it.
-      await guest("pkill -f '/run/banger-warm-hoo[k]' || true", 'stop the identity hook').catch(
-        (err: unknown) => ctx.log.warn({ vm: parent.name, err: errorMessage(err) }, 'hook left'),
+      // The parent's hook goes whatever happened (it would hold the data port).
+      await stopHook(target, ctx.runner, who).catch((err: unknown) =>
+        ctx.log.warn({ vm: parent.name, err: errorMessage(err) }, 'hook left'),
       );
     }
     op.progress('fork', `${parent.name} paused ${pausedMs} ms; freezing the copy`);
@@ -196,20 +184,16 @@ export async function reconcileForks(ctx: VmContext): Promise<void> {
     if (handles && snapshots) {
       // A copy QEMU is still writing ends first: continuing the VM meanwhile would have the
       // migration's end stop it again.
-      await snapshots.saveCompleted(handles, AbortSignal.timeout(120_000)).catch(() => false);
+      await saveEnded(snapshots, handles);
       if (await isPaused(ctx, vm)) await snapshots.resume(handles);
     }
     ctx.log.warn({ vm: vm.name }, 'a fork of it was cut short: it runs on');
   }
   const dir = join(ctx.layout.runtimeDir, FileName.forksDir);
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    await killStagedVmm(ctx, join(dir, name), name.replace(STAGING_SUFFIX, '')).catch(
-      (err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'fork leftover'),
-    );
+    await ctx.vmms.current
+      .reap(join(dir, name), name.replace(STAGING_SUFFIX, ''))
+      .catch((err: unknown) => ctx.log.warn({ err: errorMessage(err) }, 'fork leftover'));
     await rm(join(dir, name), { recursive: true, force: true });
   }
-}
-
-function copySparse(ctx: VmContext, from: string, to: string): Promise<unknown> {
-  return ctx.runner.run('cp', ['--sparse=always', '--reflink=auto', from, to]);
 }

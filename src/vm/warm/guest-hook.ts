@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { BangerError, ErrorCode } from '../../errors.js';
 import { DATA_PORT_NAME } from '../../vmm/vmm.js';
+import { sshScript } from '../../ssh/connection.js';
+import type { SshTarget } from '../../ssh/options.js';
+import type { Runner } from '../../system/runner.js';
 import { PROVIDED_HOST_KEY } from '../disks.js';
+import { parseBootId } from './boot-id.js';
 
 // A VM resumed from a template wakes up as the template: its hostname, machine-id, ssh host
 // key, kernel RNG state and a clock stopped at the save. Before the template is saved, a
@@ -85,11 +89,12 @@ while (sysread($port, my $rest, 4096)) {}
 `;
 
 /**
- * Run in the template over ssh just before it is saved: loads the data port's driver, finds
- * the port, writes the hook and starts it detached (it outlives the ssh session). Exits
- * non-zero, with the reason on stderr, when the guest has no data port or no perl.
+ * Run in the template (or a fork's parent) over ssh just before it is saved: loads the data
+ * port's driver, finds the port, writes the hook and starts it detached (it outlives the ssh
+ * session), then prints the guest's boot_id (boot-id.ts rewrites it in each resumed VM).
+ * Exits non-zero, with the reason on stderr, when the guest has no data port or no perl.
  */
-export const START_HOOK_SCRIPT = `set -eu
+const START_HOOK_SCRIPT = `set -eu
 command -v perl >/dev/null || { echo "the image has no perl (the identity hook is a perl script)" >&2; exit 1; }
 modprobe -q virtio_console 2>/dev/null || true
 dev=
@@ -104,7 +109,39 @@ done
 cat > ${HOOK_PATH} <<'BANGER_HOOK'
 ${HOOK}BANGER_HOOK
 setsid perl ${HOOK_PATH} "$dev" </dev/null >/dev/null 2>/run/banger-warm-hook.err &
+cat /proc/sys/kernel/random/boot_id
 `;
+
+/** The pattern does not match itself: pkill -f would kill the shell that runs it. */
+const STOP_HOOK_SCRIPT = `pkill -f '${HOOK_PATH.slice(0, -1)}[${HOOK_PATH.at(-1)}]' || true`;
+
+/** Starts the hook in the guest `who` names (for errors); returns the guest's boot_id. */
+export async function startHook(
+  target: SshTarget,
+  runner: Runner,
+  who: string,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const out = await sshScript(
+    target,
+    START_HOOK_SCRIPT,
+    runner,
+    (why) => `${who} could not start the identity hook: ${why}`,
+    { timeoutMs: 60_000, ...(signal ? { signal } : {}) },
+  );
+  return parseBootId(out.trim().split('\n').at(-1) ?? '');
+}
+
+/** Stops the hook again in a guest that runs on (a fork's parent): it would hold the data port. */
+export async function stopHook(target: SshTarget, runner: Runner, who: string): Promise<void> {
+  await sshScript(
+    target,
+    STOP_HOOK_SCRIPT,
+    runner,
+    (why) => `${who} could not stop the identity hook: ${why}`,
+    { timeoutMs: 60_000 },
+  );
+}
 
 /** Leaves the template as a new VM would find it: no shell history, nothing in /tmp. */
 export const SETTLE_SCRIPT = `timeout 60 systemctl is-system-running --wait >/dev/null 2>&1 || true

@@ -1,15 +1,15 @@
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { sshControlPath, TemplateFileName, vmFiles } from '../../config/layout.js';
 import { debugfsCat } from '../../disk/debugfs.js';
 import { BangerError, ErrorCode } from '../../errors.js';
-import { ensureMaster, exitMaster, sshRun } from '../../ssh/connection.js';
+import { ensureMaster, exitMaster, sshScript } from '../../ssh/connection.js';
 import { pinHostKey } from '../../ssh/known-hosts.js';
 import type { SshTarget } from '../../ssh/options.js';
 import type { ImageRecord } from '../../store/images.js';
 import type { VmRecord } from '../../store/vms.js';
-import { Staging } from '../../system/atomic-publish.js';
+import { fsyncFile, Staging } from '../../system/atomic-publish.js';
 import type { OpContext } from '../../system/operation.js';
 import type { Snapshots, VmHandles } from '../../vmm/vmm.js';
 import { launchSpec } from '../boot.js';
@@ -23,8 +23,8 @@ import {
 } from '../disks.js';
 import { syncFiles } from '../file-sync.js';
 import { consoleTail, waitForReadyLine } from '../readiness.js';
-import { findBootId, parseBootId } from './boot-id.js';
-import { SETTLE_SCRIPT, START_HOOK_SCRIPT } from './guest-hook.js';
+import { findBootId } from './boot-id.js';
+import { SETTLE_SCRIPT, startHook } from './guest-hook.js';
 import { templateKey, type TemplateShape } from './shape.js';
 import { templateFiles, type TemplateMeta, type TemplateStore } from './templates.js';
 
@@ -74,11 +74,17 @@ export async function makeTemplate(
     target = await templateTarget(ctx, vm, provider.sshEndpoint(vm, handles));
     await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
     op.progress('warm', `template for ${image.name}: settling`);
-    await guestStep(target, ctx, SETTLE_SCRIPT, 'settle', op);
-    const bootId = parseBootId(
-      await guestStep(target, ctx, 'cat /proc/sys/kernel/random/boot_id', 'read its boot_id', op),
+    await sshScript(
+      target,
+      SETTLE_SCRIPT,
+      ctx.runner,
+      (why) => `the template VM could not settle: ${why}`,
+      {
+        timeoutMs: 120_000,
+        signal: op.signal,
+      },
     );
-    await guestStep(target, ctx, START_HOOK_SCRIPT, 'start the identity hook', op);
+    const bootId = await startHook(target, ctx.runner, 'the template VM', op.signal);
     await exitMaster(target, ctx.runner);
     // The guest's end of that ssh session goes away before the memory is frozen.
     await new Promise((r) => setTimeout(r, 500));
@@ -90,7 +96,7 @@ export async function makeTemplate(
     const bootIdSites = await findBootId(files.memory, bootId);
     // A template is only read after this: its bytes must be on disk, not just in the cache.
     for (const file of [files.memory, files.state, files.systemDisk, files.workDisk])
-      await fsync(file);
+      await fsyncFile(file);
     const meta: TemplateMeta = {
       ...shape,
       key,
@@ -176,25 +182,6 @@ async function waitReady(
   );
 }
 
-async function guestStep(
-  target: SshTarget,
-  ctx: VmContext,
-  script: string,
-  what: string,
-  op: OpContext,
-): Promise<string> {
-  const r = await sshRun(target, ['sh', '-c', script], ctx.runner, {
-    timeoutMs: 120_000,
-    signal: op.signal,
-  });
-  if (r.exitCode !== 0)
-    throw new BangerError(
-      ErrorCode.Subprocess,
-      `the template VM could not ${what}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join('; ') || `exit ${r.exitCode}`}`,
-    );
-  return r.stdout;
-}
-
 /** A record for the template VM: never stored, it only feeds the launch and the network. */
 export function templateRecord(
   key: string,
@@ -220,33 +207,4 @@ export function templateRecord(
     createdAt: now,
     updatedAt: now,
   };
-}
-
-/**
- * A VMM a killed daemon left running in a staging dir (a template, a fork's freezer): found
- * by its pidfile, killed only if it is ours for that id.
- */
-export async function killStagedVmm(ctx: VmContext, dir: string, id: string): Promise<void> {
-  const pid = Number.parseInt(await readFile(vmFiles(dir).pidFile, 'utf8').catch(() => ''), 10);
-  if (!Number.isInteger(pid) || pid <= 0) return;
-  const vmm = ctx.vmms.current;
-  const probe: VmHandles = {
-    driver: vmm.driver,
-    accel: vmm.accel,
-    pid,
-    controlSocket: vmFiles(dir).qmpSocket,
-    consoleLog: vmFiles(dir).consoleLog,
-    sshPort: 0,
-    startedAt: '',
-  };
-  if (await vmm.alive(probe, id)) await vmm.kill(probe);
-}
-
-export async function fsync(path: string): Promise<void> {
-  const file = await open(path, 'r');
-  try {
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }

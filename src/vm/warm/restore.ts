@@ -12,6 +12,7 @@ import { launch, launchSpec, running, writeSshConfig } from '../boot.js';
 import type { VmContext } from '../context.js';
 import { recordVm, type NewVm } from '../create.js';
 import { findVm, sshTarget, viewOf, type VmView } from '../lookup.js';
+import { copyDisk } from '../disks.js';
 import { destroy } from '../stop.js';
 import { sendIdentity, type Identity } from './guest-hook.js';
 import type { Snapshots } from '../../vmm/vmm.js';
@@ -41,8 +42,8 @@ export async function restoreVm(
     const vm = await recordVm(ctx, { ...v, id }, async (files) => {
       // Until it has its own identity: a daemon that dies before then removes it.
       await writeFile(files.resuming, '');
-      await copySparse(template.files.systemDisk, files.systemDisk, ctx.runner);
-      await copySparse(template.files.workDisk, files.workDisk, ctx.runner);
+      await copyDisk(template.files.systemDisk, files.systemDisk, ctx.runner);
+      await copyDisk(template.files.workDisk, files.workDisk, ctx.runner);
     });
     const started = Date.now();
     try {
@@ -125,9 +126,4 @@ async function makeHostKey(name: string, runner: Runner): Promise<Identity['host
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-/** A copy that keeps holes (and shares blocks where the file system can). */
-function copySparse(from: string, to: string, runner: Runner): Promise<unknown> {
-  return runner.run('cp', ['--sparse=always', '--reflink=auto', from, to]);
 }

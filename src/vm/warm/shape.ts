@@ -36,10 +36,6 @@ export function templateKey(shape: TemplateShape): string {
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex').slice(0, 16);
 }
 
-export function sameShape(a: TemplateShape, b: TemplateShape): boolean {
-  return templateKey(a) === templateKey(b);
-}
-
 /**
  * The [[file_sync]] sources as they are now: every path's type, mode, size, mtime and link
  * target (not the bytes: a stat walk, cheap for the dotfiles people sync). A change to any

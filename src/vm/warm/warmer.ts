@@ -11,7 +11,7 @@ import { kernelOf } from '../boot.js';
 import type { VmContext } from '../context.js';
 import type { CreateRequest, NewVm } from '../create.js';
 import type { VmView } from '../lookup.js';
-import { killStagedVmm, makeTemplate } from './make-template.js';
+import { makeTemplate } from './make-template.js';
 import { restoreVm } from './restore.js';
 import { destroy } from '../stop.js';
 import { fileSyncDigest, TEMPLATE_FORMAT, templateKey, type TemplateShape } from './shape.js';
@@ -153,9 +153,12 @@ export class WarmStart {
 
   async list(image: ImageRecord): Promise<TemplateSummary[]> {
     const all = (await this.store.list()).filter((t) => t.imageId === image.id);
+    if (all.length === 0) return [];
+    // What the host gives every shape (QEMU build, key, file sync), read once for the lot.
+    const host = await this.shapeOf(image, all[0]!);
     return Promise.all(
       all.map(async (t) => {
-        const now = await this.shapeOf(image, t);
+        const now = host && { ...host, ...pickSize(t) };
         return {
           key: t.key,
           vcpu: t.vcpu,
@@ -198,7 +201,7 @@ export class WarmStart {
     const names = await readdir(this.store.dir).catch(() => [] as string[]);
     for (const name of names.filter((n) => n.endsWith(STAGING_SUFFIX))) {
       const dir = join(this.store.dir, name);
-      await killStagedVmm(this.ctx, dir, name.slice(0, -STAGING_SUFFIX.length));
+      await this.ctx.vmms.current.reap(dir, name.slice(0, -STAGING_SUFFIX.length));
       await rm(dir, { recursive: true, force: true });
       this.ctx.log.warn({ dir }, 'removed an unfinished template');
     }
@@ -242,4 +245,10 @@ export class WarmStart {
         await this.store.remove(t.key).catch(() => undefined);
     }
   }
+}
+
+function pickSize(
+  t: TemplateShape,
+): Pick<TemplateShape, 'vcpu' | 'memoryMiB' | 'diskBytes' | 'network'> {
+  return { vcpu: t.vcpu, memoryMiB: t.memoryMiB, diskBytes: t.diskBytes, network: t.network };
 }

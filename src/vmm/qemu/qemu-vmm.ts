@@ -68,7 +68,7 @@ export class QemuVmm implements Vmm {
     const net = spec.network;
     if (net.mode === 'tap')
       return this.launch(spec, options).catch(async (err: unknown) => {
-        await this.killFromPidfile(spec);
+        await this.reap(spec.dir, spec.id);
         throw err;
       });
     let port = net.sshPort > 0 ? net.sshPort : await options.freePort();
@@ -76,7 +76,7 @@ export class QemuVmm implements Vmm {
       try {
         return await this.launch({ ...spec, network: { ...net, sshPort: port } }, options);
       } catch (err) {
-        await this.killFromPidfile(spec);
+        await this.reap(spec.dir, spec.id);
         if (!(err instanceof PortInUseError) || attempt >= PORT_ATTEMPTS) throw err;
         port = await options.freePort();
       }
@@ -130,13 +130,22 @@ export class QemuVmm implements Vmm {
     };
   }
 
-  /** A launch that failed half-way may have left a daemonized QEMU: its pidfile says which. */
-  private async killFromPidfile(spec: LaunchSpec): Promise<void> {
-    const text = await readFile(vmFiles(spec.dir).pidFile, 'utf8').catch(() => '');
+  /** A launch that failed half-way (or a dead daemon) may have left a daemonized QEMU: its pidfile says which. */
+  async reap(dir: string, id: string): Promise<void> {
+    const text = await readFile(vmFiles(dir).pidFile, 'utf8').catch(() => '');
     const pid = Number.parseInt(text, 10);
     if (!Number.isInteger(pid) || pid <= 0) return;
-    const probe = this.handlesOf(spec, pid, '');
-    if (await this.alive(probe, spec.id)) await this.kill(probe);
+    const files = vmFiles(dir);
+    const probe: VmHandles = {
+      driver: 'qemu',
+      accel: this.accel,
+      pid,
+      controlSocket: files.qmpSocket,
+      consoleLog: files.consoleLog,
+      sshPort: 0,
+      startedAt: '',
+    };
+    if (await this.alive(probe, id)) await this.kill(probe);
   }
 
   /**
