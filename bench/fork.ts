@@ -41,8 +41,8 @@ try {
   const log = await readFile(sb.layout.daemonLog, 'utf8');
   for (const line of log.split('\n').filter((l) => /"vm (forked|resumed)"/.test(l))) {
     const e = JSON.parse(line) as Record<string, unknown>;
-    const { msg, vm, pausedMs, freezeMs, loadMs, identityMs, loginMs } = e;
-    console.log(JSON.stringify({ msg, vm, pausedMs, freezeMs, loadMs, identityMs, loginMs }));
+    const { msg, vm, pausedMs, searchMs, loadMs, identityMs, loginMs } = e;
+    console.log(JSON.stringify({ msg, vm, pausedMs, searchMs, loadMs, identityMs, loginMs }));
   }
 } finally {
   await sb.dispose();

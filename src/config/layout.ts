@@ -175,8 +175,6 @@ export const TemplateFileName = {
   meta: 'template.json',
   /** The template VM's own host key, pinned while it is prepared (never used after). */
   knownHosts: 'known_hosts',
-  /** A fork's: the parent's whole state (RAM included), loaded once into memory.ram. */
-  wholeState: 'whole.state',
 } as const;
 
 /** `<dir>/<id>.staging`: something being built, published by renaming it to `<dir>/<id>`. */

@@ -39,11 +39,8 @@ export interface LaunchSpec {
   restore?:
     | {
         stateFile: string;
-        /**
-         * The state was saved with its shared RAM left out (Snapshots.save's default), so it
-         * is loaded the same way; false for a whole-RAM state loaded into a file backend.
-         */
-        ignoreShared?: boolean | undefined;
+        /** The state is device state alone (Snapshots.saveDevices); the RAM is `memory`'s. */
+        devicesOnly?: boolean | undefined;
       }
     | undefined;
 }
@@ -184,13 +181,7 @@ export interface Snapshots {
    * Stops the VM and writes its device state (and, unless its RAM is in a shared file, its
    * memory) to `stateFile`; the VM stays paused. Resolves once the file is complete.
    */
-  save(
-    handles: VmHandles,
-    stateFile: string,
-    signal: AbortSignal,
-    /** false: the RAM goes into the stream even where it is a shared file (default true). */
-    options?: { ignoreShared?: boolean },
-  ): Promise<void>;
+  save(handles: VmHandles, stateFile: string, signal: AbortSignal): Promise<void>;
   /**
    * For a save its caller did not see end (a daemon killed during it): waits for it to end
    * and says whether it completed. false also when no save was made.
@@ -205,8 +196,28 @@ export interface Snapshots {
     memoryFile: string,
     writes: readonly { offset: number; bytes: Buffer }[],
   ): Promise<void>;
+  /**
+   * Writes a paused VM's device state, without its RAM, to `stateFile`: with a copy of its
+   * RAM (copyMemory) it restores as `restore: { devicesOnly: true }` over that file.
+   */
+  saveDevices(handles: VmHandles, stateFile: string): Promise<void>;
+  /**
+   * Starts a copy of the VM's RAM into `target`, a file a VM can map (LaunchMemory): what
+   * cannot change is copied now, while the VM may run; `finish`, with the VM paused, writes
+   * the rest. The file is sparse where the guest's RAM is empty.
+   */
+  copyMemory(handles: VmHandles, target: string): Promise<MemoryCopy>;
   /** A string naming the VMM build: saved state only restores on the same one. */
   version(): Promise<string>;
+}
+
+export interface MemoryCopy {
+  /**
+   * The VM must be paused. Resolves with the byte ranges [start, end) of the file written
+   * from the guest's own pages (what it wrote since its RAM file was made; all it holds
+   * when its RAM is anonymous): anything written into its memory since is there.
+   */
+  finish(): Promise<[number, number][]>;
 }
 
 /** The drivers a daemon has: the one new VMs get, and one for any VM already running. */

@@ -55,7 +55,15 @@ describe('vm fork', () => {
     assert.notEqual(await sh('kid', ids), await sh('base', ids));
     assert.equal(await sh('kid', 'pgrep -fc "banger-warm-hoo[k]" || true'), '0', 'no hook left');
     assert.equal(await sh('base', 'pgrep -fc "banger-warm-hoo[k]" || true'), '0');
-    ok(await sb.cli(['vm', 'rm', 'kid']));
+    // A child forks too: its RAM file (the fork's copy) is gone, so all of it is read.
+    ok(await sb.cli(['vm', 'fork', 'kid', '--name', 'grandkid'], LONG));
+    assert.equal(await sh('grandkid', 'hostname'), 'grandkid');
+    assert.equal(
+      await sh('grandkid', `cat /root/f; kill -0 ${pid} && echo alive`),
+      'before\nalive',
+    );
+    assert.notEqual(await sh('grandkid', ids), await sh('kid', ids));
+    ok(await sb.cli(['vm', 'rm', 'kid', 'grandkid']));
   });
 
   test('vm run --fork 3: three children at once, three exit codes, three patches', async () => {

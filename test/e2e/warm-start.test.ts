@@ -134,6 +134,17 @@ describe('warm start', () => {
         ),
       );
     assert.notEqual(await random('twin-a'), await random('twin-b'));
+    // A warm VM forks: the template's RAM file is copied, then what twin-b wrote over it.
+    ok(await sb.cli(['vm', 'ssh', 'twin-b', '--', 'sh', '-c', 'echo mine > /tmp/twin-b']));
+    ok(await sb.cli(['vm', 'fork', 'twin-b', '--name', 'twin-c'], LONG));
+    const c = await facts('twin-c');
+    assert.equal(c.hostname, 'twin-c');
+    assert.notEqual(c.bootId, b.bootId, 'the fork found twin-b’s own boot_id and replaced it');
+    assert.equal(
+      out(ok(await sb.cli(['vm', 'ssh', 'twin-c', '--', 'cat', '/tmp/twin-b']))).trim(),
+      'mine',
+    );
+    ok(await sb.cli(['vm', 'rm', 'twin-c']));
     // An ordinary VM afterwards: it stops, starts cold from its own disks, keeps its files.
     ok(await sb.cli(['vm', 'ssh', 'twin-a', '--', 'sh', '-c', 'echo kept > /root/note && sync']));
     ok(await sb.cli(['vm', 'restart', 'twin-a'], LONG));

@@ -60,6 +60,19 @@ export class ScriptedVmm implements Vmm {
       await writeFile(file, 'device state and memory');
     },
     saveCompleted: () => Promise.resolve(this.saveDone),
+    saveDevices: async (h, file) => {
+      this.snapshotCalls.push(`save devices ${h.pid}`);
+      await writeFile(file, 'device state');
+    },
+    copyMemory: (h, target) => {
+      this.snapshotCalls.push(`copy memory ${h.pid}`);
+      return Promise.resolve({
+        finish: async () => {
+          await writeFile(target, 'memory');
+          return [[0, 6]];
+        },
+      });
+    },
     writeMemory: (h, _file, writes) => {
       this.snapshotCalls.push(`write ${h.pid} ${writes.length}`);
       return Promise.resolve();

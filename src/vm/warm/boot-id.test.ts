@@ -50,6 +50,30 @@ test('boot_id: found in all three forms in a sparse RAM file, across read chunks
   }
 });
 
+test('boot_id: searched only in the ranges given, across a seam between two of them', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bootid-'));
+  try {
+    const file = join(dir, 'memory.ram');
+    const bytes = parseBootId(ID);
+    const f = await open(file, 'w');
+    await f.truncate(2 ** 20);
+    for (const at of [100, 5000, 9000]) await f.write(bytes, 0, 16, at);
+    await f.close();
+    // [4096, 5005) and [5005, 8192) meet inside the second id; the third is outside both.
+    const found = await findBootId(file, bytes, [
+      [0, 200],
+      [4096, 5005],
+      [5005, 8192],
+    ]);
+    assert.deepEqual(
+      found.map((s) => s.offset).sort((a, b) => a - b),
+      [100, 5000],
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('boot_id: anything but 32 hex digits is refused', () => {
   assert.throws(() => parseBootId('not-an-id'), /not a boot_id/);
   assert.equal(parseBootId(`${ID}\n`).length, 16);

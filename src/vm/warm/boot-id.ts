@@ -32,35 +32,81 @@ export function parseBootId(text: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-/** Every place of the RAM file that holds the boot_id, in any of its forms. */
-export async function findBootId(memoryFile: string, bootId: Buffer): Promise<BootIdSite[]> {
-  const forms = Object.entries(encodings(bootId)) as [BootIdForm, Buffer][];
-  const overlap = Math.max(...forms.map(([, b]) => b.length)) - 1;
-  const sites: BootIdSite[] = [];
+/**
+ * Finds the boot_id in RAM handed over in pieces (offset, bytes), in increasing offsets:
+ * a piece right after the previous one is searched with that one's last bytes in front, so
+ * an id across the seam is found once. Pieces may skip ranges (a copy of the guest's own
+ * pages only): an id cannot straddle a range nobody wrote.
+ */
+export class BootIdSearch {
+  readonly sites: BootIdSite[] = [];
+  private readonly forms: [BootIdForm, Buffer][];
+  private readonly overlap: number;
+  private tail = Buffer.alloc(0);
+  private tailEnd = -1;
+
+  constructor(bootId: Buffer) {
+    this.forms = Object.entries(encodings(bootId)) as [BootIdForm, Buffer][];
+    this.overlap = Math.max(...this.forms.map(([, b]) => b.length)) - 1;
+  }
+
+  feed(offset: number, bytes: Buffer): void {
+    // Across the seam: the previous piece's last bytes and this one's first.
+    if (offset === this.tailEnd && this.tail.length > 0) {
+      const seam = Buffer.concat([this.tail, bytes.subarray(0, this.overlap)]);
+      this.search(seam, offset - this.tail.length, this.tail.length);
+    }
+    this.search(bytes, offset, 0);
+    this.tail = Buffer.from(bytes.subarray(Math.max(0, bytes.length - this.overlap)));
+    this.tailEnd = offset + bytes.length;
+  }
+
+  /** Matches in `view` (at `base`) that reach past its first `from` bytes. */
+  private search(view: Buffer, base: number, from: number): void {
+    // Most of a guest's RAM is empty: no id there (it is never all zeros), and memcmp is fast.
+    if (isZero(view)) return;
+    for (const [form, needle] of this.forms)
+      for (let at = view.indexOf(needle); at >= 0; at = view.indexOf(needle, at + 1))
+        if (at + needle.length > from && (from === 0 || at < from))
+          this.sites.push({ offset: base + at, form });
+  }
+}
+
+const ZERO = Buffer.alloc(CHUNK);
+
+function isZero(view: Buffer): boolean {
+  for (let at = 0; at < view.length; at += CHUNK) {
+    const part = view.subarray(at, at + CHUNK);
+    if (!part.equals(ZERO.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+/**
+ * Every place of the RAM file that holds the boot_id, in any of its forms: in the whole
+ * file, or only in the byte ranges [start, end) given (where a fork's copy holds what its
+ * parent wrote since its own RAM file was made: its boot_id cannot be anywhere else).
+ */
+export async function findBootId(
+  memoryFile: string,
+  bootId: Buffer,
+  ranges?: readonly (readonly [number, number])[],
+): Promise<BootIdSite[]> {
+  const search = new BootIdSearch(bootId);
   const file = await open(memoryFile, 'r');
   try {
-    const buf = Buffer.alloc(CHUNK + overlap);
-    let base = 0; // file offset of buf[0]
-    let carried = 0; // bytes at the start of buf kept from the previous chunk
-    for (;;) {
-      const { bytesRead } = await file.read(buf, carried, CHUNK, base + carried);
-      const end = carried + bytesRead;
-      if (end === 0) break;
-      const view = buf.subarray(0, end);
-      for (const [form, needle] of forms)
-        for (let at = view.indexOf(needle); at >= 0; at = view.indexOf(needle, at + 1))
-          // A match wholly inside the carried bytes was found in the previous round.
-          if (at + needle.length > carried) sites.push({ offset: base + at, form });
-      if (bytesRead === 0) break;
-      const keep = Math.min(overlap, end);
-      buf.copy(buf, 0, end - keep, end);
-      base += end - keep;
-      carried = keep;
-    }
+    const buf = Buffer.alloc(CHUNK);
+    for (const [start, end] of ranges ?? [[0, Number.MAX_SAFE_INTEGER] as const])
+      for (let offset = start; offset < end;) {
+        const { bytesRead } = await file.read(buf, 0, Math.min(CHUNK, end - offset), offset);
+        if (bytesRead === 0) break;
+        search.feed(offset, buf.subarray(0, bytesRead));
+        offset += bytesRead;
+      }
   } finally {
     await file.close();
   }
-  return sites;
+  return search.sites;
 }
 
 /** A fresh random boot_id (a version 4 UUID, as the kernel makes them) for every site. */

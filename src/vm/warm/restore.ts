@@ -31,7 +31,12 @@ import type { TemplateFiles, TemplateMeta } from './templates.js';
 export async function restoreVm(
   ctx: VmContext,
   v: Omit<NewVm, 'id'>,
-  template: { files: TemplateFiles; meta: Pick<TemplateMeta, 'key' | 'bootIdSites'> },
+  template: {
+    files: TemplateFiles;
+    meta: Pick<TemplateMeta, 'key' | 'bootIdSites'>;
+    /** Its state is device state alone (a fork's copy, Snapshots.saveDevices). */
+    devicesOnly?: boolean;
+  },
   snapshots: Snapshots,
   op: OpContext,
 ): Promise<VmView> {
@@ -57,7 +62,7 @@ export async function restoreVm(
         {
           ...spec,
           memory: { file: template.files.memory, shared: false },
-          restore: { stateFile: template.files.state },
+          restore: { stateFile: template.files.state, devicesOnly: template.devicesOnly },
         },
         network,
         op,

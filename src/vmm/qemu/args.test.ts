@@ -138,6 +138,9 @@ test('qemu args: RAM in a file — shared for a template, private and read-only 
   ]);
   assert.deepEqual(values(restored, '-incoming'), ['defer']);
   assert.ok(restored.includes('-S'), 'a restore starts paused until its state is loaded');
+  assert.deepEqual(values(restored, '-global'), [], 'a template state has its configuration');
+  const fork = qemuArgs({ ...spec, restore: { stateFile: '/t/state', devicesOnly: true } }, 'tcg');
+  assert.deepEqual(values(fork, '-global'), ['migration.send-configuration=off']);
   assert.throws(
     () => qemuArgs({ ...spec, memory: { file: '/a,b', shared: true } }, 'tcg'),
     /comma/,

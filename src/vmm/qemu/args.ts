@@ -56,6 +56,9 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     ['-qmp', `unix:${files.qmpSocket},server=on,wait=off`],
     // Resuming saved state: start paused and wait for the state over QMP (migrate-incoming).
     spec.restore ? ['-S', '-incoming', 'defer'] : [],
+    // A device-state-only save has no configuration section (the machine type and its
+    // options), which an incoming migration otherwise insists on.
+    spec.restore?.devicesOnly ? ['-global', 'migration.send-configuration=off'] : [],
     ['-pidfile', files.pidFile, '-daemonize'],
   ].flat();
 }

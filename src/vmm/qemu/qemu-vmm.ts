@@ -106,13 +106,7 @@ export class QemuVmm implements Vmm {
     const pid = Number.parseInt(await readFile(files.pidFile, 'utf8'), 10);
     if (!Number.isInteger(pid) || pid <= 0)
       throw new BangerError(ErrorCode.Internal, `qemu wrote no pid to ${files.pidFile}`);
-    if (spec.restore)
-      await loadState(
-        files.qmpSocket,
-        spec.restore.stateFile,
-        options.signal,
-        spec.restore.ignoreShared ?? true,
-      );
+    if (spec.restore) await loadState(files.qmpSocket, spec.restore.stateFile, options.signal);
     return this.handlesOf(spec, pid, new Date().toISOString());
   }
 

@@ -2,6 +2,7 @@ import { open, readFile } from 'node:fs/promises';
 import { BangerError, ErrorCode } from '../../errors.js';
 import type { Runner } from '../../system/runner.js';
 import type { Snapshots, VmHandles } from '../vmm.js';
+import { copyMemory } from './memory-copy.js';
 import { QmpClient } from './qmp.js';
 
 // Pause, resume and saved state over QMP. A save is a migration to a file: with the guest's
@@ -25,9 +26,9 @@ export function qemuSnapshots(binary: string, runner: Runner): Snapshots {
         const status = (await qmp.execute('query-status')) as { running: boolean };
         return !status.running;
       }),
-    save: (handles, stateFile, signal, options) =>
+    save: (handles, stateFile, signal) =>
       withQmp(handles, async (qmp) => {
-        await qmp.execute('migrate-set-capabilities', ignoreShared(options?.ignoreShared ?? true));
+        await qmp.execute('migrate-set-capabilities', IGNORE_SHARED);
         await qmp.execute('stop');
         await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(stateFile)}` });
         await waitForMigration(qmp, signal, `saving the state of ${handles.controlSocket}`);
@@ -41,6 +42,13 @@ export function qemuSnapshots(binary: string, runner: Runner): Snapshots {
           await delay(POLL_MS, signal);
         }
       }),
+    saveDevices: (handles, stateFile) =>
+      withQmp(handles, async (qmp) => {
+        // QEMU's device-state-only save (named for Xen, whose toolstack saves RAM itself).
+        await qmp.execute('xen-save-devices-state', { filename: stateFile, live: false });
+      }),
+    copyMemory: (handles, target) =>
+      withQmp(handles, (qmp) => copyMemory(qmp, handles.pid, target, runner)),
     writeMemory: (handles, memoryFile, writes) => writeMemory(handles.pid, memoryFile, writes),
     version() {
       version ??= runner.run(binary, ['--version']).then((r) => r.stdout.split('\n')[0]!.trim());
@@ -59,12 +67,11 @@ export async function loadState(
   controlSocket: string,
   stateFile: string,
   signal: AbortSignal,
-  ignore = true,
 ): Promise<void> {
   const qmp = await QmpClient.connect(controlSocket, 5000);
   try {
     // Must match the save: the stream's layout depends on it.
-    await qmp.execute('migrate-set-capabilities', ignoreShared(ignore));
+    await qmp.execute('migrate-set-capabilities', IGNORE_SHARED);
     await qmp.execute('migrate-incoming', { uri: `exec:cat ${shellQuote(stateFile)}` });
     // QEMU 7.2 exits when an incoming migration fails (the connection closes: an error
     // here); a good one ends paused (-S).
@@ -122,9 +129,7 @@ async function writeMemory(
 }
 
 /** With it on, RAM in a shared file backend stays out of the stream (it is in the file). */
-function ignoreShared(state: boolean) {
-  return { capabilities: [{ capability: 'x-ignore-shared', state }] };
-}
+const IGNORE_SHARED = { capabilities: [{ capability: 'x-ignore-shared', state: true }] };
 
 async function waitForMigration(qmp: QmpClient, signal: AbortSignal, what: string): Promise<void> {
   const deadline = Date.now() + MIGRATION_TIMEOUT_MS;
