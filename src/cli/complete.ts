@@ -123,7 +123,7 @@ async function fetchNames(kinds: Set<Kind>, sessionVm?: string): Promise<Map<Kin
   const names = new Map<Kind, string[]>();
   if (kinds.size === 0) return names;
   const layout = resolveLayout();
-  const { DaemonClient } = await import('./client.js');
+  const { DaemonClient } = await import('../client/client.js');
   // Session names come from the guest over ssh: they get longer than the store's names.
   const deadline = kinds.has('session') ? SESSION_NAMES_TIMEOUT_MS : NAMES_TIMEOUT_MS;
   const timeout = new Promise<void>((resolve) => setTimeout(resolve, deadline).unref());

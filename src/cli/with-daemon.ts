@@ -1,6 +1,6 @@
 import { resolveLayout, type Layout } from '../config/layout.js';
 import type { MethodName, Params, Result } from '../protocol/index.js';
-import type { DaemonClient } from './client.js';
+import type { DaemonClient } from '../client/client.js';
 
 /**
  * Runs `fn` with a connection to bangerd, starting the daemon first when its socket is
@@ -11,7 +11,7 @@ export async function withDaemon<T>(
   options: { autostart?: boolean; layout?: Layout } = {},
 ): Promise<T> {
   const layout = options.layout ?? resolveLayout();
-  const { DaemonClient } = await import('./client.js');
+  const { DaemonClient } = await import('../client/client.js');
   const client = await DaemonClient.connect(layout, { autostart: options.autostart ?? true });
   try {
     return await fn(client, layout);

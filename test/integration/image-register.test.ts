@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DaemonClient } from '../../src/cli/client.js';
+import { DaemonClient } from '../../src/client/client.js';
 import { makeSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 // Images and kernels registered or imported from files, through the CLI and a real daemon.

@@ -9,7 +9,7 @@ export function registerDaemonStart(daemon: Command): void {
     .addHelpText('after', examples(['banger daemon start']))
     .action(async () => {
       const layout = resolveLayout();
-      const { dial } = await import('../dial.js');
+      const { dial } = await import('../../client/dial.js');
       const running = await dial(layout.socket).then(
         (s) => (s.destroy(), true),
         () => false,

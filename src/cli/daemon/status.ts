@@ -18,8 +18,8 @@ export function registerDaemonStatus(daemon: Command): void {
     )
     .action(async (opts: { json?: boolean }) => {
       const layout = resolveLayout();
-      const { DaemonClient } = await import('../client.js');
-      const { isAbsent } = await import('../dial.js');
+      const { DaemonClient } = await import('../../client/client.js');
+      const { isAbsent } = await import('../../client/dial.js');
       let client;
       try {
         client = await DaemonClient.connect(layout, { autostart: false });

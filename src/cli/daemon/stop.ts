@@ -12,8 +12,8 @@ export function registerDaemonStop(daemon: Command): void {
     .addHelpText('after', examples(['banger daemon stop']))
     .action(async () => {
       const layout = resolveLayout();
-      const { DaemonClient } = await import('../client.js');
-      const { isAbsent } = await import('../dial.js');
+      const { DaemonClient } = await import('../../client/client.js');
+      const { isAbsent } = await import('../../client/dial.js');
       let client;
       try {
         client = await DaemonClient.connect(layout, { autostart: false });

@@ -1,5 +1,5 @@
 import { BangerError, ErrorCode, errorMessage } from '../../errors.js';
-import type { DaemonClient } from '../client.js';
+import type { DaemonClient } from '../../client/client.js';
 import { withDaemon } from '../with-daemon.js';
 
 /**

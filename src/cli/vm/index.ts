@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { examples } from '../output.js';
 import { registerVmCreate } from './create.js';
 import { registerVmDelete } from './delete.js';
+import { registerVmExec } from './exec.js';
 import { registerVmKill } from './kill.js';
 import { registerVmPause } from './pause.js';
 import { registerVmFork } from './fork.js';
@@ -43,6 +44,7 @@ export function registerVm(program: Command): void {
   registerVmList(vm);
   registerVmShow(vm);
   registerVmSsh(vm);
+  registerVmExec(vm);
   registerVmLogs(vm);
   registerVmStats(vm);
   registerVmPorts(vm);

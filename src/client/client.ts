@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import {
+  CancellationTokenSource,
   createMessageConnection,
   ResponseError,
   SocketMessageReader,
@@ -43,6 +44,11 @@ export const CANCELLABLE: ReadonlySet<MethodName> = new Set<MethodName>([
 
 export interface CallOptions {
   onProgress?: (stage: string, detail?: string, layers?: LayerBytes[]) => void;
+  /**
+   * For a library caller (the SDK, the MCP server): Ctrl-C is not this call's business; a
+   * cancellable call is cancelled by this signal instead.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -96,6 +102,7 @@ export class DaemonClient {
     }
     const sent = token === undefined ? params : { ...(params ?? {}), progressToken: token };
     try {
+      if ('signal' in options) return await this.callWithSignal(method, sent, options.signal);
       if (!CANCELLABLE.has(method)) return await this.conn.sendRequest<Result<N>>(method, sent);
       const what = method.replaceAll('.', ' ');
       const interrupt = new CancelOnInterrupt(
@@ -112,6 +119,23 @@ export class DaemonClient {
       throw err instanceof BangerError ? err : fromRpcError(err);
     } finally {
       if (token !== undefined) this.progress.delete(token);
+    }
+  }
+
+  private async callWithSignal<N extends MethodName>(
+    method: N,
+    params: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<Result<N>> {
+    signal?.throwIfAborted();
+    const source = new CancellationTokenSource();
+    const cancel = () => source.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return await this.conn.sendRequest<Result<N>>(method, params, source.token);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      source.dispose();
     }
   }
 

@@ -1,0 +1,13 @@
+// banger's TypeScript SDK: `import { Banger } from 'banger'`. docs/sdk.md is the reference.
+export {
+  Banger,
+  Vms,
+  type ConnectOptions,
+  type CreateOptions,
+  type CallOptions,
+} from './banger.js';
+export { Vm, VmSessions, VmWorkspace, type ExecOutput } from './vm.js';
+export { VmFiles, type FileEntry } from './files.js';
+export { BangerError, ErrorCode } from '../errors.js';
+export type { ExecOptions, ExecResult } from '../exec/exec.js';
+export type { VmDetail, VmSummary, SessionInfoResult } from '../protocol/vm.js';
