@@ -20,10 +20,14 @@ const DAEMON_SIDE = [
   'ssh/connection',
   'session/sessions',
 ];
+// The SDK, the command runner and the daemon client live on the CLI's side of the line too.
 const cliBoundary = [1, 2, 3].map((depth) => {
   const up = '../'.repeat(depth);
   return {
-    files: [`src/cli/${'*/'.repeat(depth - 1)}*.ts`],
+    files: [
+      `src/cli/${'*/'.repeat(depth - 1)}*.ts`,
+      ...(depth === 1 ? ['src/sdk/*.ts', 'src/exec/*.ts', 'src/client/*.ts'] : []),
+    ],
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [

@@ -69,7 +69,10 @@ export class DaemonClient {
     );
   }
 
-  static async connect(layout: Layout, options: { autostart: boolean }): Promise<DaemonClient> {
+  static async connect(
+    layout: Layout,
+    options: { autostart: boolean; env?: NodeJS.ProcessEnv },
+  ): Promise<DaemonClient> {
     let socket: Socket;
     try {
       socket = await dial(layout.socket);
@@ -77,7 +80,7 @@ export class DaemonClient {
       if (!options.autostart || !isAbsent(err)) throw unavailable(layout, err);
       // Loaded only when needed: node:child_process alone costs ~8 ms of start-up.
       const { startDaemon } = await import('./daemon-spawn.js');
-      await startDaemon(layout);
+      await startDaemon(layout, options.env);
       socket = await dial(layout.socket).catch((e: unknown) => {
         throw unavailable(layout, e);
       });

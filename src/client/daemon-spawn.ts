@@ -14,7 +14,10 @@ const READY_TIMEOUT_MS = 15_000;
  * Several CLIs may race here: all but one daemon exit with EXIT_ALREADY_RUNNING, and every
  * caller simply waits for the winner's socket.
  */
-export async function startDaemon(layout: Layout): Promise<void> {
+export async function startDaemon(
+  layout: Layout,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   await mkdir(layout.stateDir, { recursive: true, mode: 0o700 });
   const log = await open(layout.daemonLog, 'a', 0o600);
   let exit: { code: number | null } | undefined;
@@ -28,7 +31,7 @@ export async function startDaemon(layout: Layout): Promise<void> {
       {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
-        env: process.env,
+        env,
       },
     );
     child.once('exit', (code) => (exit = { code }));

@@ -12,11 +12,13 @@ import { Vm } from './vm.js';
 // commands, files and sessions ride the VM's ssh master from this process, as the CLI's do.
 
 export interface ConnectOptions {
-  /**
-   * Start bangerd when it is not running (default true), as the CLI does. Which bangerd:
-   * the one of this process's environment (HOME, the XDG variables), as for the CLI.
-   */
+  /** Start bangerd when it is not running (default true), as the CLI does. */
   autostart?: boolean;
+  /**
+   * Which banger: the one of these HOME and XDG variables (default this process's, as for
+   * the CLI); a bangerd started for it gets this environment.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface CreateOptions {
@@ -56,8 +58,11 @@ export class Banger implements AsyncDisposable {
   }
 
   static async connect(options: ConnectOptions = {}): Promise<Banger> {
-    const layout = resolveLayout();
-    const client = await DaemonClient.connect(layout, { autostart: options.autostart ?? true });
+    const layout = resolveLayout(options.env);
+    const client = await DaemonClient.connect(layout, {
+      autostart: options.autostart ?? true,
+      ...(options.env ? { env: options.env } : {}),
+    });
     return new Banger(client, layout);
   }
 
