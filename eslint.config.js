@@ -26,7 +26,7 @@ const cliBoundary = [1, 2, 3].map((depth) => {
   return {
     files: [
       `src/cli/${'*/'.repeat(depth - 1)}*.ts`,
-      ...(depth === 1 ? ['src/sdk/*.ts', 'src/exec/*.ts', 'src/client/*.ts'] : []),
+      ...(depth === 1 ? ['src/sdk/*.ts', 'src/exec/*.ts', 'src/client/*.ts', 'src/mcp/*.ts'] : []),
     ],
     ignores: ['**/*.test.ts'],
     rules: {

@@ -1,3 +1,4 @@
+import { registerMcp } from './mcp.js';
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerCompletion } from './completion.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerKernel(program);
   registerDaemon(program);
   registerDoctor(program);
+  registerMcp(program);
   registerCompletion(program);
   registerVersion(program);
   registerInternal(program);

@@ -77,10 +77,11 @@ export async function execInVm(
   feedStdin(child.stdin, options.stdin);
 
   let stopping: 'timeout' | 'abort' | undefined;
+  let killing: Promise<void> | undefined;
   const stop = (why: 'timeout' | 'abort') => {
     if (stopping) return;
     stopping = why;
-    void killRemote(target, token).catch(() => child.kill('SIGKILL'));
+    killing = killRemote(target, token).catch(() => void child.kill('SIGKILL'));
   };
   const timer =
     options.timeoutMs !== undefined
@@ -96,6 +97,8 @@ export async function execInVm(
         resolve(status ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
       );
     });
+    // Our ssh may end first (Ctrl-C reaches it too): the command is stopped all the same.
+    await killing;
     const signal = exitCode > 128 ? signalName(exitCode - 128) : undefined;
     return {
       exitCode,

@@ -34,6 +34,8 @@ export const vmSummary = z.object({
   createdAt: z.string(),
   sshPort: z.number().int().optional(),
   error: z.string().optional(),
+  /** Who deletes it when they end (`mcp:<pid>:<session>`); absent for a user's own VM. */
+  owner: z.string().optional(),
 });
 export type VmSummary = z.output<typeof vmSummary>;
 
@@ -87,6 +89,11 @@ export const vmCreate = defineMethod({
     publish: z.array(publishRequest).max(64).optional(),
     /** Boot, even when a warm-start template of this image and size exists. */
     cold: z.boolean().optional(),
+    /** Who deletes it when they end: `mcp:<pid>:<session>` for a `banger mcp` session's. */
+    owner: z
+      .string()
+      .regex(/^mcp:\d+:[\w-]{1,64}$/, 'not an owner label')
+      .optional(),
   }),
   result: vmDetail,
   onDisconnect: 'cancel',

@@ -37,6 +37,8 @@ export interface CreateOptions {
   cold?: boolean;
   /** A git checkout copied to /root/repo once the VM runs. */
   workspace?: string;
+  /** Who deletes it when they end (`mcp:<pid>:<session>`, as `banger mcp` does). */
+  owner?: string;
   /** Progress of the boot (and of an image pull): stage and detail. */
   onProgress?: (stage: string, detail?: string) => void;
   signal?: AbortSignal;

@@ -21,7 +21,8 @@ for f in * .*; do
   stat -c '%F|%a|%s|%Y|%n' -- "$f" && printf '\\0'
 done`;
 
-const WRITE_SCRIPT = `t="$1.banger-$$"
+const WRITE_SCRIPT = `[ -d "$1" ] && { echo "$1: Is a directory" >&2; exit 21; }
+t="$1.banger-$$"
 cat > "$t" && chmod "$2" "$t" && mv -f -- "$t" "$1" || { s=$?; rm -f -- "$t"; exit $s; }`;
 
 export class VmFiles {

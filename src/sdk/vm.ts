@@ -19,7 +19,6 @@ export class Vm implements AsyncDisposable {
   readonly files: VmFiles;
   readonly sessions: VmSessions;
   readonly workspace: VmWorkspace;
-  private target: ExecTarget | undefined;
 
   constructor(
     private readonly banger: Banger,
@@ -75,19 +74,16 @@ export class Vm implements AsyncDisposable {
 
   async stop(options: CallOptions = {}): Promise<void> {
     await this.banger.call('vm.stop', { ref: this.id }, options);
-    this.target = undefined;
     await this.refresh();
   }
 
   async start(options: CallOptions = {}): Promise<void> {
     this.detail = await this.banger.call('vm.start', { ref: this.id }, options);
-    this.target = undefined;
   }
 
   /** Stops and removes the VM with its disks. */
   async delete(): Promise<void> {
     await this.banger.call('vm.delete', { ref: this.id });
-    this.target = undefined;
   }
 
   /** `await using vm = await banger.vms.create()`: the VM is deleted at the end of the block. */
@@ -97,10 +93,12 @@ export class Vm implements AsyncDisposable {
     });
   }
 
-  /** @internal How this process reaches the VM's sshd (asked once, until a stop or start). */
-  async sshTarget(): Promise<ExecTarget> {
-    this.target ??= await this.banger.call('vm.ssh', { ref: this.id });
-    return this.target;
+  /**
+   * @internal How this process reaches the VM's sshd: asked each time (a restart elsewhere
+   * may have moved its port), a few ms over the daemon's socket.
+   */
+  sshTarget(): Promise<ExecTarget> {
+    return this.banger.call('vm.ssh', { ref: this.id });
   }
 }
 

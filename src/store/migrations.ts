@@ -76,4 +76,7 @@ export const migrations: readonly string[] = [
     created_at TEXT NOT NULL,
     PRIMARY KEY (vm_id, guest_port)
   ) STRICT;`,
+  // v7: who made the VM to delete it when they end (`mcp:<pid>:<session>`: a `banger mcp`
+  // session), so `vm prune` can find the ones a crashed owner left; NULL for a user's own.
+  `ALTER TABLE vms ADD COLUMN owner TEXT;`,
 ];

@@ -96,8 +96,10 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
       lastError: null,
       createdAt: now,
       updatedAt: now,
+      owner: 'mcp:12:s1',
     });
     assert.deepEqual(store.vms.names(), ['blue-fox']);
+    assert.equal(store.vms.list()[0]!.owner, 'mcp:12:s1');
     assert.equal(store.vms.find('blue-fox')?.id, 'abcdef');
     assert.equal(store.vms.find('abc')?.name, 'blue-fox', 'an id prefix resolves');
     assert.equal(store.vms.find('nope'), undefined);
@@ -141,7 +143,7 @@ test('published ports: per VM by guest port, a host port to one VM only, gone wi
       store.vms.insert({
         ...{ id, name, imageId: 'i1', state: 'stopped', vcpu: 1, memoryMiB: 256, diskBytes: 1 },
         ...{ networkMode: 'user', nat: false, guestIp: null, sshPort: 0, dir: `/v/${id}` },
-        ...{ lastError: null, createdAt: now, updatedAt: now },
+        ...{ lastError: null, createdAt: now, updatedAt: now, owner: null },
       });
     vm('a1', 'alpha');
     vm('b1', 'beta');

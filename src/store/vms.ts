@@ -20,6 +20,8 @@ export interface VmRecord {
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Who deletes it when they end (`mcp:<pid>:<session>`); null for a user's own VM. */
+  owner: string | null;
 }
 
 interface VmRow {
@@ -38,6 +40,7 @@ interface VmRow {
   last_error: string | null;
   created_at: string;
   updated_at: string;
+  owner: string | null;
 }
 
 const fromRow = (r: VmRow): VmRecord => ({
@@ -56,6 +59,7 @@ const fromRow = (r: VmRow): VmRecord => ({
   lastError: r.last_error,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  owner: r.owner,
 });
 
 export class VmRepository {
@@ -96,9 +100,9 @@ export class VmRepository {
     this.db
       .prepare(
         `INSERT INTO vms (id, name, image_id, state, vcpu, memory_mib, disk_bytes, network_mode, nat,
-           guest_ip, ssh_port, dir, last_error, created_at, updated_at)
+           guest_ip, ssh_port, dir, last_error, created_at, updated_at, owner)
          VALUES (@id, @name, @imageId, @state, @vcpu, @memoryMiB, @diskBytes, @networkMode, @nat,
-           @guestIp, @sshPort, @dir, @lastError, @createdAt, @updatedAt)`,
+           @guestIp, @sshPort, @dir, @lastError, @createdAt, @updatedAt, @owner)`,
       )
       .run({ ...vm, nat: vm.nat ? 1 : 0 });
   }

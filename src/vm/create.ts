@@ -35,6 +35,8 @@ export interface CreateRequest {
   sshWaitMs?: number | undefined;
   /** A repository the caller will copy in once the VM runs: checked before anything boots. */
   workspace?: string | undefined;
+  /** Who deletes it when they end (VmRecord.owner). */
+  owner?: string | undefined;
   /** Ports to publish on 127.0.0.1: checked before anything is made. */
   publish?: readonly PublishRequest[] | undefined;
   /** Boot even when a warm-start template matches. */
@@ -163,6 +165,7 @@ export async function recordVm(
           lastError: null,
           createdAt: now,
           updatedAt: now,
+          owner: req.owner ?? null,
         };
         store.db.transaction(() => {
           store.vms.insert(record);

@@ -16,6 +16,7 @@ export function vmSummaryOf(view: VmView): VmSummary {
     createdAt: vm.createdAt,
     ...(vm.sshPort > 0 ? { sshPort: vm.sshPort } : {}),
     ...(vm.lastError ? { error: vm.lastError } : {}),
+    ...(vm.owner ? { owner: vm.owner } : {}),
   };
 }
 

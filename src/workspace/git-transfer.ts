@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { lstat, rename, rm, stat } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BangerError, ErrorCode, SubprocessError } from '../errors.js';
 import type { Runner } from '../system/runner.js';
-import { DATA_PORT_NAME } from '../vmm/vmm.js';
+import {
+  awaitHeader,
+  awaitTrailer,
+  connectDataPort,
+  FIND_PORT,
+  guestStepFailed,
+  noDataPort,
+  writeTo,
+} from '../transfer/data-port.js';
 import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../ssh/options.js';
 
 // Workspaces: a host repository copied into the guest at /root/repo (history, HEAD, the
@@ -104,48 +112,18 @@ export const IMPORT_SCRIPT = [
   IMPORT_FINISH,
 ].join('\n');
 
-/** The guest exits with this when it has no data port: the host copies over ssh instead. */
-export const NO_DATA_PORT_EXIT = 10;
-const FRAME_LENGTH = 'banger-data:'.length + 32;
-
 /**
- * The import with the tar stream on the VM's data port (see qemu/args.ts). The port is a
- * bare byte stream, so the host frames it: `banger-data:<token>`, the archive (GNU tar
- * pads it to whole records and stops reading at its end), then `banger-done:<token>`.
- * The header proves the bytes are this import's, the trailer that none went missing; the
- * host keeps its end open until this script exits, because QEMU drops what is still in
- * flight when the host end closes. Until QEMU has accepted the host's connection the port
- * reads as end-of-file, hence the retry. `$3` is the token.
+ * The import with the tar stream on the VM's data port (src/transfer/data-port.ts: the
+ * framing). GNU tar pads the archive to whole records and stops reading at its end, then
+ * the trailer follows. `$3` is the token.
  */
 export const PORT_IMPORT_SCRIPT = [
   IMPORT_START,
-  `port=
-find_port() {
-  for p in /sys/class/virtio-ports/*; do
-    if [ "$(cat "$p/name" 2>/dev/null)" = ${DATA_PORT_NAME} ] && [ -c "/dev/\${p##*/}" ]; then
-      port="/dev/\${p##*/}"
-      return 0
-    fi
-  done
-  return 1
-}
-if ! find_port; then
-  modprobe -q virtio_console 2>/dev/null || exit ${NO_DATA_PORT_EXIT}
-  i=0
-  until find_port; do
-    i=$((i + 1)); [ $i -le 50 ] || exit ${NO_DATA_PORT_EXIT}
-    sleep 0.1
-  done
-fi
-(
-  i=0
-  until hdr=$(head -c ${FRAME_LENGTH}) && [ -n "$hdr" ]; do
-    i=$((i + 1)); [ $i -le 200 ] || { echo "the host end of the data port never connected" >&2; exit 12; }
-    sleep 0.05
-  done
-  [ "$hdr" = "banger-data:$3" ] || { echo "the data port carried bytes of another copy" >&2; exit 12; }
+  FIND_PORT,
+  `(
+  ${awaitHeader('$3')}
   tar -x -B --no-same-owner -C "$tmp" -f -
-  [ "$(head -c ${FRAME_LENGTH})" = "banger-done:$3" ] || { echo "the data port stream ended early" >&2; exit 12; }
+  ${awaitTrailer('$3')}
 ) < "$port"`,
   IMPORT_FINISH,
 ].join('\n');
@@ -277,41 +255,10 @@ async function importOverPort(
   })();
   const results = await Promise.allSettled([sshDone, tarDone, sent]);
   port.destroy();
-  const [sshResult] = results;
-  if (
-    sshResult.status === 'rejected' &&
-    sshResult.reason instanceof SubprocessError &&
-    sshResult.reason.exitCode === NO_DATA_PORT_EXIT
-  )
-    return undefined;
+  if (noDataPort(results[0])) return undefined;
   if (cause) throw guestStepFailed(IMPORT_STEP, cause.err);
   throwFirstFailure(results);
   return recordedBase(output());
-}
-
-/** A connection to the VM's data port, or undefined when nothing listens there. */
-function connectDataPort(path: string): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = createConnection(path);
-    socket.once('connect', () => {
-      socket.removeAllListeners('error');
-      // Write errors reach writeTo's callbacks; this keeps them from being "unhandled".
-      socket.on('error', () => undefined);
-      resolve(socket);
-    });
-    socket.once('error', () => {
-      socket.destroy();
-      resolve(undefined);
-    });
-  });
-}
-
-/** One write, resolved once the kernel has the bytes: backpressure without 'drain'. */
-function writeTo(socket: Socket, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (socket.destroyed) reject(new Error('the data port closed'));
-    else socket.write(chunk, (err) => (err ? reject(err) : resolve()));
-  });
 }
 
 /** ssh's failure first (it carries the guest's words), then tar's, then the pipe's. */
@@ -373,16 +320,4 @@ export async function exportRepo(opts: {
   }
   await rename(staged, opts.out);
   return { bytes: (await stat(opts.out)).size };
-}
-
-/** A failed ssh/tar step, said in a line: the step and what the guest's stderr said. */
-function guestStepFailed(step: string, err: unknown): unknown {
-  if (!(err instanceof SubprocessError)) return err;
-  return new BangerError(
-    ErrorCode.Subprocess,
-    `${step} failed: ${err.stderrTail || `exit ${err.exitCode}`}`,
-    {
-      cause: err,
-    },
-  );
 }

@@ -72,6 +72,8 @@ describe('SDK', () => {
     assert.deepEqual([blob?.type, blob?.size, blob?.mode], ['file', data.length, 0o644]);
     assert.deepEqual([script?.type, script?.mode], ['file', 0o755]);
     assert.equal(entries.find((e) => e.name === '.ssh')?.type, 'directory');
+    await assert.rejects(vm.files.write('/root', 'x'), /vm sdk-box: \/root: .*Is a directory/);
+    assert.equal((await vm.files.list('/root')).length, entries.length, 'nothing left beside it');
     await assert.rejects(vm.files.read('/root/nope'), (e: unknown) => {
       assert.ok(e instanceof BangerError);
       assert.equal(e.code, ErrorCode.NotFound);

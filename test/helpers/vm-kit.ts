@@ -259,6 +259,7 @@ export async function addVm(kit: Kit, state: VmState, pid?: number): Promise<VmR
     lastError: null,
     createdAt: now,
     updatedAt: now,
+    owner: null,
   };
   kit.store.vms.insert(record);
   if (pid !== undefined) {

@@ -32,9 +32,10 @@ export function registerVmExec(vm: Command): void {
     )
     .addHelpText(
       'after',
-      `\nstdin is passed to the command. The exit code is the command's (128+N when signal N\n` +
-        `ended it; 124 after --timeout). With --json the output is captured instead of\n` +
-        `streamed: {exitCode, signal, timedOut, stdout, stderr, truncated, outputCap, durationMs}.\n` +
+      `\nstdin, unless it is a terminal, is passed to the command. The exit code is the\n` +
+        `command's (128+N when signal N ended it; 124 after --timeout). With --json the output\n` +
+        `is captured instead of streamed: {exitCode, signal, timedOut, stdout, stderr,\n` +
+        `truncated, outputCap, durationMs}.\n` +
         examples([
           EXAMPLE,
           'banger vm exec box --cwd /root/repo --env CI=1 -- npm test',

@@ -4,7 +4,9 @@ import { examples } from '../output.js';
 
 export function registerVmPrune(vm: Command): void {
   vm.command('prune')
-    .description('Delete every VM that is not running (stopped, created or failed), after asking')
+    .description(
+      'Delete every VM that is not running (stopped, created or failed), and those a crashed `banger mcp` left, after asking',
+    )
     .option('-f, --force', 'do not ask for confirmation')
     .addHelpText(
       'after',
@@ -14,7 +16,10 @@ export function registerVmPrune(vm: Command): void {
     .action(async (opts: { force?: boolean }) => {
       const { withDaemon } = await import('../with-daemon.js');
       const { vms } = await withDaemon((c) => c.call('vm.list', {}));
-      const doomed = vms.filter((v) => v.state !== 'running').map((v) => v.name);
+      const { ownerGone } = await import('./owner.js');
+      const doomed = vms
+        .filter((v) => v.state !== 'running' || (v.owner && ownerGone(v.owner)))
+        .map((v) => v.name);
       if (doomed.length === 0) {
         process.stdout.write('nothing to prune: every VM is running\n');
         return;

@@ -107,7 +107,7 @@ function vm(id: string, guestIp: string, over: Partial<VmRecord> = {}): VmRecord
   return {
     ...{ id, name: `vm-${id}`, imageId: 'i', state: 'running', vcpu: 1, memoryMiB: 256 },
     ...{ diskBytes: 1, networkMode: 'tap', nat: false, guestIp, sshPort: 0, dir: '/x' },
-    ...{ lastError: null, createdAt: now, updatedAt: now },
+    ...{ lastError: null, createdAt: now, updatedAt: now, owner: null },
     ...over,
   };
 }

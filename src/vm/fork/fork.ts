@@ -100,6 +100,8 @@ export async function forkVm(
               diskBytes: parent.diskBytes,
               network: parent.networkMode,
               nat: parent.nat,
+              // A child belongs to whoever the parent belongs to (an MCP session's fork).
+              owner: parent.owner ?? undefined,
             },
             ports: [],
           },

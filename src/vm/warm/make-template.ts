@@ -206,5 +206,6 @@ export function templateRecord(
     lastError: null,
     createdAt: now,
     updatedAt: now,
+    owner: null,
   };
 }
