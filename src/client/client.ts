@@ -34,6 +34,7 @@ export const CANCELLABLE: ReadonlySet<MethodName> = new Set<MethodName>([
   'vm.ports',
   'vm.workspace.prepare',
   'vm.workspace.export',
+  'vm.cp',
   'image.build',
   'image.pull',
   'image.export',

@@ -16,6 +16,7 @@ import { setVm } from '../vm/set.js';
 import { vmStats } from '../vm/stats.js';
 import { destroy, killVm, stopVm } from '../vm/stop.js';
 import { vmDetailOf, vmSummaryOf } from '../vm/vm-view.js';
+import { copyFiles } from '../transfer/copy.js';
 import { exportWorkspace, prepareWorkspace } from '../workspace/workspace.js';
 import type { Handlers } from './route-table.js';
 
@@ -95,6 +96,8 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
     'vm.port.rm': ({ guest }, _call, vm) => removePort(ctx, vm, guest),
     'vm.workspace.prepare': ({ ref: _ref, ...req }, call, conn) =>
       prepareWorkspace(ctx, conn, req, call),
+    'vm.cp': ({ direction, host, guest }, call, conn) =>
+      copyFiles(ctx, conn, { direction, host, guest }, call),
     'vm.workspace.export': ({ out, nameOnly }, call, conn) =>
       exportWorkspace(ctx, conn, { out, nameOnly: nameOnly ?? false }, call),
     'vm.session.start': async ({ name, command }, call, conn) => ({

@@ -43,6 +43,7 @@ import {
   vmSessionStop,
   vmStop,
   vmWorkspaceExport,
+  vmCopy,
   vmWorkspacePrepare,
 } from './vm.js';
 import { vmFork, vmPause, vmPlan, vmResume } from './vm-snapshots.js';
@@ -73,6 +74,7 @@ const all = [
   vmPortRm,
   vmWorkspacePrepare,
   vmWorkspaceExport,
+  vmCopy,
   vmSessionStart,
   vmSessionList,
   vmSessionShow,

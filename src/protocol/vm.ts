@@ -292,6 +292,24 @@ export const vmWorkspaceExport = defineMethod({
   vm: { states: RUNNING, lock: 'connect' },
 });
 
+/**
+ * `vm cp` between a host path and a guest path, streamed by bangerd (the data port, else
+ * ssh); staged and moved into place on each side, so a cancelled copy leaves nothing.
+ */
+export const vmCopy = defineMethod({
+  name: 'vm.cp',
+  params: z.strictObject({
+    ref,
+    direction: z.enum(['in', 'out']),
+    host: absolutePath,
+    guest: absolutePath,
+  }),
+  result: z.object({ name: z.string(), via: z.enum(['data port', 'ssh']) }),
+  onDisconnect: 'cancel',
+  progress: true,
+  vm: { states: RUNNING, lock: 'connect' },
+});
+
 export const sessionInfo = z.object({
   name: z.string(),
   state: z.enum(['running', 'exited']),

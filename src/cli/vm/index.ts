@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { examples } from '../output.js';
+import { registerVmCp } from './cp.js';
 import { registerVmCreate } from './create.js';
 import { registerVmDelete } from './delete.js';
 import { registerVmExec } from './exec.js';
@@ -45,6 +46,7 @@ export function registerVm(program: Command): void {
   registerVmShow(vm);
   registerVmSsh(vm);
   registerVmExec(vm);
+  registerVmCp(vm);
   registerVmLogs(vm);
   registerVmStats(vm);
   registerVmPorts(vm);
