@@ -28,6 +28,8 @@ export const FileName = {
   sshControlDir: 'ssh',
   /** In the runtime dir: `<id>.staging/`, a fork's frozen copy of its parent while it runs. */
   forksDir: 'forks',
+  /** Beside a `vm cp` destination on the host: what the guest sent, until it is moved in. */
+  copyStagingPrefix: '.banger-cp-',
 } as const;
 
 /** In the user's home: the one file outside banger's dirs that banger edits (a marked block). */

@@ -1,3 +1,4 @@
+import { FileName } from '../config/layout.js';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
@@ -75,7 +76,7 @@ export async function copyOut(source: string, dest: string, opts: CopyOptions): 
   const [dir, finalName] = into?.isDirectory() ? [dest, name] : [dirname(dest), basename(dest)];
   if (!(await stat(dir).catch(() => undefined))?.isDirectory())
     throw new BangerError(ErrorCode.NotFound, `host: no such directory: ${dir}`);
-  const staging = await mkdtemp(join(dir, '.banger-cp-'));
+  const staging = await mkdtemp(join(dir, FileName.copyStagingPrefix));
   try {
     const untar = (signal: AbortSignal) =>
       opts.runner.stream('tar', ['-x', '-p', '--no-same-owner', '-f', '-', '-C', staging], {
