@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BangerError } from '../errors.js';
 import type { Banger } from '../sdk/banger.js';
+import type { Vm } from '../sdk/vm.js';
 
 // One `banger mcp` process is one MCP session: the VMs it creates carry its owner label
 // (`mcp:<pid>:<session>`) and are deleted when it ends unless the agent asked to keep them;
@@ -20,8 +21,34 @@ export class McpSession {
   /** VMs to delete at the end: made by this session and not kept. */
   private readonly owned = new Set<string>();
   private readonly outputs = new Map<string, { stdout: Buffer; stderr: Buffer }>();
+  /** VMs by name, kept between calls (each keeps its ssh target: one RPC less per call). */
+  private readonly vms = new Map<string, Vm>();
 
   constructor(readonly banger: Banger) {}
+
+  /** The VM of that name (NOT_FOUND when there is none). */
+  async vm(name: string): Promise<Vm> {
+    const known = this.vms.get(name);
+    if (known) return known;
+    const vm = await this.banger.vms.get(name);
+    this.vms.set(name, vm);
+    return vm;
+  }
+
+  /** Asks bangerd again next time: the VM failed to answer, or is gone. */
+  forget(name: string): void {
+    this.vms.delete(name);
+  }
+
+  /** Runs `body` on the VM; a failure (or ssh's own 255) forgets it, so the next call asks anew. */
+  async withVm<T>(name: string, body: (vm: Vm) => Promise<T>): Promise<T> {
+    try {
+      return await body(await this.vm(name));
+    } catch (err) {
+      this.forget(name);
+      throw err;
+    }
+  }
 
   own(name: string): void {
     this.owned.add(name);

@@ -13,9 +13,6 @@ const READ_BYTES = 1024 * 1024;
 
 /** Files and sessions in a running VM. */
 export function registerGuestTools(server: McpServer, session: McpSession): void {
-  const { banger } = session;
-  const get = (name: string) => banger.vms.get(name);
-
   server.registerTool(
     'file_read',
     {
@@ -30,7 +27,7 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
     },
     (args) =>
       guarded(async () => {
-        const all = await (await get(args.vm)).files.read(args.path);
+        const all = await session.withVm(args.vm, (vm) => vm.files.read(args.path));
         const part = all.subarray(args.offset, args.offset + args.length);
         return ok({
           path: args.path,
@@ -62,11 +59,11 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
     (args) =>
       guarded(async () => {
         const data = Buffer.from(args.content, args.encoding);
-        await (
-          await get(args.vm)
-        ).files.write(args.path, data, {
-          ...(args.mode ? { mode: Number.parseInt(args.mode, 8) } : {}),
-        });
+        await session.withVm(args.vm, (vm) =>
+          vm.files.write(args.path, data, {
+            ...(args.mode ? { mode: Number.parseInt(args.mode, 8) } : {}),
+          }),
+        );
         return ok({ path: args.path, bytes: data.length });
       }),
   );
@@ -81,7 +78,7 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
     (args) =>
       guarded(async () =>
         ok(
-          (await (await get(args.vm)).files.list(args.path)).map((e) => ({
+          (await session.withVm(args.vm, (vm) => vm.files.list(args.path))).map((e) => ({
             name: e.name,
             type: e.type,
             mode: e.mode.toString(8),
@@ -105,7 +102,11 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
     },
     (args) =>
       guarded(async () =>
-        ok(await (await get(args.vm)).sessions.start(args.session, ['sh', '-c', args.command])),
+        ok(
+          await session.withVm(args.vm, (vm) =>
+            vm.sessions.start(args.session, ['sh', '-c', args.command]),
+          ),
+        ),
       ),
   );
 
@@ -126,9 +127,9 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
     },
     (args) =>
       guarded(async () => {
-        const logs = await (await get(args.vm)).sessions.logs(args.session);
+        const logs = await session.withVm(args.vm, (vm) => vm.sessions.logs(args.session));
         const text = Buffer.from(logs).subarray(-args.tailBytes).toString('utf8');
-        const state = (await (await get(args.vm)).sessions.list()).find(
+        const state = (await session.withVm(args.vm, (vm) => vm.sessions.list())).find(
           (s) => s.name === args.session,
         );
         return ok({ session: args.session, state, output: text });
@@ -143,7 +144,9 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
     },
     (args) =>
       guarded(async () => {
-        await (await get(args.vm)).sessions.send(args.session, args.text, { enter: args.enter });
+        await session.withVm(args.vm, (vm) =>
+          vm.sessions.send(args.session, args.text, { enter: args.enter }),
+        );
         return ok({ sent: true });
       }),
   );
@@ -154,6 +157,9 @@ export function registerGuestTools(server: McpServer, session: McpSession): void
       description: 'Stop a session: Ctrl-C, then SIGTERM after a grace period, then SIGKILL.',
       inputSchema: { vm, session: sessionName },
     },
-    (args) => guarded(async () => ok(await (await get(args.vm)).sessions.stop(args.session))),
+    (args) =>
+      guarded(async () =>
+        ok(await session.withVm(args.vm, (vm) => vm.sessions.stop(args.session))),
+      ),
   );
 }

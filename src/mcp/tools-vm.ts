@@ -1,5 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { SSH_FAILED } from '../exec/exec.js';
 import { guarded, ok, RESULT_OUTPUT_BYTES, type McpSession } from './session.js';
 import { progressOf } from './progress.js';
 
@@ -78,6 +79,7 @@ export function registerVmTools(server: McpServer, session: McpSession): void {
     (args) =>
       guarded(async () => {
         await (await banger.vms.get(args.vm)).delete();
+        session.forget(args.vm);
         session.disown(args.vm);
         return ok({ deleted: args.vm });
       }),
@@ -101,14 +103,17 @@ export function registerVmTools(server: McpServer, session: McpSession): void {
     },
     (args, extra) =>
       guarded(async () => {
-        const target = await banger.vms.get(args.vm);
-        const r = await target.exec(args.command, {
-          cwd: args.cwd,
-          env: args.env,
-          timeoutMs: args.timeoutSeconds !== undefined ? args.timeoutSeconds * 1000 : undefined,
-          signal: extra.signal,
-          ...(args.stdin !== undefined ? { stdin: Buffer.from(args.stdin) } : {}),
-        });
+        const r = await session.withVm(args.vm, (vm) =>
+          vm.exec(args.command, {
+            cwd: args.cwd,
+            env: args.env,
+            timeoutMs: args.timeoutSeconds !== undefined ? args.timeoutSeconds * 1000 : undefined,
+            signal: extra.signal,
+            ...(args.stdin !== undefined ? { stdin: Buffer.from(args.stdin) } : {}),
+          }),
+        );
+        // ssh's own 255 may mean the VM is gone or moved: ask bangerd next time.
+        if (r.exitCode === SSH_FAILED) session.forget(args.vm);
         const truncated =
           r.stdout.length > RESULT_OUTPUT_BYTES || r.stderr.length > RESULT_OUTPUT_BYTES;
         return ok({

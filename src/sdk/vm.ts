@@ -2,7 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BangerError, ErrorCode } from '../errors.js';
-import { execInVm, type ExecOptions, type ExecResult, type ExecTarget } from '../exec/exec.js';
+import {
+  execInVm,
+  SSH_FAILED,
+  type ExecOptions,
+  type ExecResult,
+  type ExecTarget,
+} from '../exec/exec.js';
 import type { SessionInfoResult, VmDetail } from '../protocol/vm.js';
 import { SESSION_SCRIPT, sessionError } from '../session/script.js';
 import type { Banger, CallOptions } from './banger.js';
@@ -19,6 +25,7 @@ export class Vm implements AsyncDisposable {
   readonly files: VmFiles;
   readonly sessions: VmSessions;
   readonly workspace: VmWorkspace;
+  private target: Promise<ExecTarget> | undefined;
 
   constructor(
     private readonly banger: Banger,
@@ -63,6 +70,7 @@ export class Vm implements AsyncDisposable {
         options.onStderr?.(c);
       },
     });
+    if (result.exitCode === SSH_FAILED) this.forgetTarget();
     return { ...result, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 
@@ -73,16 +81,19 @@ export class Vm implements AsyncDisposable {
   }
 
   async stop(options: CallOptions = {}): Promise<void> {
+    this.forgetTarget();
     await this.banger.call('vm.stop', { ref: this.id }, options);
     await this.refresh();
   }
 
   async start(options: CallOptions = {}): Promise<void> {
+    this.forgetTarget();
     this.detail = await this.banger.call('vm.start', { ref: this.id }, options);
   }
 
   /** Stops and removes the VM with its disks. */
   async delete(): Promise<void> {
+    this.forgetTarget();
     await this.banger.call('vm.delete', { ref: this.id });
   }
 
@@ -94,11 +105,24 @@ export class Vm implements AsyncDisposable {
   }
 
   /**
-   * @internal How this process reaches the VM's sshd: asked each time (a restart elsewhere
-   * may have moved its port), a few ms over the daemon's socket.
+   * @internal How this process reaches the VM's sshd: asked once (bangerd checks the VM
+   * runs and its ssh master is up), then kept — a VM keeps its address and port across
+   * restarts — until this object stops or starts it, or a command ends with ssh's 255
+   * (the connection failed: the next call asks again, and says why if the VM is gone).
    */
-  sshTarget(): Promise<ExecTarget> {
-    return this.banger.call('vm.ssh', { ref: this.id });
+  async sshTarget(): Promise<ExecTarget> {
+    this.target ??= this.banger.call('vm.ssh', { ref: this.id });
+    try {
+      return await this.target;
+    } catch (err) {
+      this.target = undefined;
+      throw err;
+    }
+  }
+
+  /** @internal */
+  forgetTarget(): void {
+    this.target = undefined;
   }
 }
 

@@ -242,10 +242,18 @@ describe('OCI registry client and blob cache, anonymous registry', () => {
       return true;
     });
     const files = await cacheFiles(cache);
+    // Nothing of the corrupted blob, neither whole nor partial.
     assert.ok(!files.some((f) => f.startsWith(layer.digest.slice(7))), files.join());
-    assert.ok(!files.some((f) => f.endsWith('.partial')), files.join());
-    // The intact layers fetched alongside stay cached and verified.
-    for (const f of files) assert.equal(await sha256File(join(cache.dir, f)), f);
+    // The intact layers fetched alongside stay cached and verified; one the failure stopped
+    // mid-download keeps its .partial for the next pull to resume (fetchAll's contract), so
+    // whether one is there depends on timing.
+    for (const f of files.filter((n) => !n.endsWith('.partial')))
+      assert.equal(await sha256File(join(cache.dir, f)), f);
+    for (const f of files.filter((n) => n.endsWith('.partial')))
+      assert.ok(
+        app.layers.some((l) => l !== layer && f === `${l.digest.slice(7)}.partial`),
+        `a partial of an intact layer only: ${f}`,
+      );
   });
 
   test('a second fetch is served from the cache: no registry needed; a zero-byte blob is not trusted', async () => {
