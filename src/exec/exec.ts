@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { BangerError, ErrorCode } from '../errors.js';
 import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../ssh/options.js';
+export { SSH_FAILED } from '../ssh/options.js';
 import { contextPrefix, type RunContext } from '../ssh/run-context.js';
 
 // A command run in a VM as data: no TTY, stdin passed or closed, stdout and stderr apart,
@@ -19,8 +20,6 @@ import { contextPrefix, type RunContext } from '../ssh/run-context.js';
 // earlier version that ran it under setsid and recorded its group in a file took ~230 ms
 // more per command here).
 
-/** What ssh itself exits with when it, not the command, failed. */
-export const SSH_FAILED = 255;
 /** How long a stopped command gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_S = 2;
 

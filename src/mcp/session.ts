@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { BangerError } from '../errors.js';
+import { mcpOwner } from '../protocol/owner.js';
 import type { Banger } from '../sdk/banger.js';
 import type { Vm } from '../sdk/vm.js';
 
@@ -17,7 +18,7 @@ const KEPT_RESULTS = 20;
 
 export class McpSession {
   readonly id = randomBytes(6).toString('hex');
-  readonly owner = `mcp:${process.pid}:${this.id}`;
+  readonly owner = mcpOwner(process.pid, this.id);
   /** VMs to delete at the end: made by this session and not kept. */
   private readonly owned = new Set<string>();
   private readonly outputs = new Map<string, { stdout: Buffer; stderr: Buffer }>();

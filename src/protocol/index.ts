@@ -35,17 +35,19 @@ import {
   vmSsh,
   vmStart,
   vmStats,
+  vmStop,
+  vmWorkspaceExport,
+  vmCopy,
+  vmWorkspacePrepare,
+} from './vm.js';
+import {
   vmSessionKill,
   vmSessionList,
   vmSessionSend,
   vmSessionShow,
   vmSessionStart,
   vmSessionStop,
-  vmStop,
-  vmWorkspaceExport,
-  vmCopy,
-  vmWorkspacePrepare,
-} from './vm.js';
+} from './vm-sessions.js';
 import { vmFork, vmPause, vmPlan, vmResume } from './vm-snapshots.js';
 
 const all = [

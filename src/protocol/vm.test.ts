@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { methods } from './index.js';
-import {
-  vmCreate,
-  vmSessionList,
-  vmSessionSend,
-  vmSessionShow,
-  vmSessionStart,
-  vmWorkspacePrepare,
-} from './vm.js';
+import { vmCreate, vmWorkspacePrepare } from './vm.js';
+import { vmSessionList, vmSessionSend, vmSessionShow, vmSessionStart } from './vm-sessions.js';
 
 // The daemon validates what reaches it even when the CLI already did: names and git
 // arguments that a guest command line could misread are refused at the RPC boundary.

@@ -1,7 +1,5 @@
 import { resolveLayout, type Layout } from '../config/layout.js';
-import { loadConfig } from '../config/load.js';
-import { resolveVmDefaults } from '../config/vm-defaults.js';
-import { hostFacts } from '../system/host.js';
+import { loadCreateDefaults } from '../config/create-defaults.js';
 import { DaemonClient } from '../client/client.js';
 import type { MethodName, Params, Result } from '../protocol/index.js';
 import type { VmDetail, VmSummary } from '../protocol/vm.js';
@@ -97,8 +95,7 @@ export class Vms {
   async create(options: CreateOptions = {}): Promise<Vm> {
     const { onProgress, signal, workspace, ...request } = options;
     // The size the CLI would pick: the options, then config.toml, then the host's.
-    const { config } = await loadConfig(this.banger.layout.configFile);
-    const defaults = resolveVmDefaults(config, hostFacts());
+    const { defaults } = await loadCreateDefaults(this.banger.layout.configFile);
     const spec = {
       ...request,
       vcpu: request.vcpu ?? defaults.vcpu.value,

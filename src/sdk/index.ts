@@ -10,4 +10,5 @@ export { Vm, VmSessions, VmWorkspace, type ExecOutput } from './vm.js';
 export { VmFiles, type FileEntry } from './files.js';
 export { BangerError, ErrorCode } from '../errors.js';
 export type { ExecOptions, ExecResult } from '../exec/exec.js';
-export type { VmDetail, VmSummary, SessionInfoResult } from '../protocol/vm.js';
+export type { VmDetail, VmSummary } from '../protocol/vm.js';
+export type { SessionInfoResult } from '../protocol/vm-sessions.js';

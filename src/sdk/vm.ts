@@ -9,7 +9,8 @@ import {
   type ExecResult,
   type ExecTarget,
 } from '../exec/exec.js';
-import type { SessionInfoResult, VmDetail } from '../protocol/vm.js';
+import type { VmDetail } from '../protocol/vm.js';
+import type { SessionInfoResult } from '../protocol/vm-sessions.js';
 import { SESSION_SCRIPT, sessionError } from '../session/script.js';
 import type { Banger, CallOptions } from './banger.js';
 import { VmFiles } from './files.js';

@@ -80,6 +80,14 @@ export function sshDestination(t: SshTarget): string {
   return `${t.user}@${t.host}`;
 }
 
+/** ssh's own exit code when it (not the remote command) failed. */
+export const SSH_FAILED = 255;
+
+/** ssh running `argv` in the guest with no TTY and no prompt: banger's own guest scripts. */
+export function batchSshArgs(t: SshTarget, argv: readonly string[]): string[] {
+  return [...sshOptions(t), '-T', '-o', 'BatchMode=yes', sshDestination(t), remoteCommand(argv)];
+}
+
 /** A command line for the remote shell that keeps every argument as the user typed it. */
 export function remoteCommand(argv: readonly string[]): string {
   return argv

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BangerError, ErrorCode, SubprocessError } from '../errors.js';
-import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../ssh/options.js';
+import { batchSshArgs, type SshTarget } from '../ssh/options.js';
 import type { Runner, StreamingChild } from '../system/runner.js';
 import {
   COPY_IN_PORT,
@@ -177,14 +177,7 @@ function guestScript(
 ): StreamingChild {
   return opts.runner.stream(
     'ssh',
-    [
-      ...sshOptions(opts.target),
-      '-T',
-      '-o',
-      'BatchMode=yes',
-      sshDestination(opts.target),
-      remoteCommand(['sh', '-c', script, 'banger-cp', ...args]),
-    ],
+    batchSshArgs(opts.target, ['sh', '-c', script, 'banger-cp', ...args]),
     { signal },
   );
 }

@@ -15,7 +15,7 @@ import {
   noDataPort,
   writeTo,
 } from '../transfer/data-port.js';
-import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../ssh/options.js';
+import { batchSshArgs, type SshTarget } from '../ssh/options.js';
 
 // Workspaces: a host repository copied into the guest at /root/repo (history, HEAD, the
 // host's uncommitted edits and untracked-but-not-ignored files), and everything past the
@@ -154,17 +154,6 @@ else
   GIT_INDEX_FILE="$idx" git diff --cached --no-color --no-ext-diff --binary "$base"
 fi`;
 
-function sshArgs(target: SshTarget, argv: readonly string[]): string[] {
-  return [
-    ...sshOptions(target),
-    '-T',
-    '-o',
-    'BatchMode=yes',
-    sshDestination(target),
-    remoteCommand(argv),
-  ];
-}
-
 export interface ImportOptions {
   repo: HostRepo;
   target: SshTarget;
@@ -205,7 +194,7 @@ function tarOf(root: string, names: readonly string[], runner: Runner, signal: A
 
 function importSsh(opts: ImportOptions, script: string, extra: string[], signal: AbortSignal) {
   const argv = ['sh', '-c', script, 'banger-import', opts.branch ?? '', opts.from ?? '', ...extra];
-  const ssh = opts.runner.stream('ssh', sshArgs(opts.target, argv), { signal });
+  const ssh = opts.runner.stream('ssh', batchSshArgs(opts.target, argv), { signal });
   const chunks: Buffer[] = [];
   ssh.stdout.on('data', (c: Buffer) => chunks.push(c));
   return { ssh, output: () => Buffer.concat(chunks).toString('utf8') };
@@ -293,7 +282,7 @@ export async function exportRepo(opts: {
   const staged = `${opts.out}.banger-partial`;
   const ssh = opts.runner.stream(
     'ssh',
-    sshArgs(opts.target, [
+    batchSshArgs(opts.target, [
       'sh',
       '-c',
       EXPORT_SCRIPT,

@@ -98,16 +98,12 @@ export async function loadCreateDefaults(): Promise<{
   config: Config;
   defaults: ResolvedVmDefaults;
 }> {
-  const [{ resolveLayout }, { loadConfig }, { resolveVmDefaults }, { hostFacts }] =
-    await Promise.all([
-      import('../../config/layout.js'),
-      import('../../config/load.js'),
-      import('../../config/vm-defaults.js'),
-      import('../../system/host.js'),
-    ]);
+  const [{ resolveLayout }, shared] = await Promise.all([
+    import('../../config/layout.js'),
+    import('../../config/create-defaults.js'),
+  ]);
   const layout = resolveLayout();
-  const { config } = await loadConfig(layout.configFile);
-  return { layout, config, defaults: resolveVmDefaults(config, hostFacts()) };
+  return { layout, ...(await shared.loadCreateDefaults(layout.configFile)) };
 }
 
 /** The defaults for help: undefined when config.toml is broken (the command reports that). */

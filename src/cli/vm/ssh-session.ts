@@ -1,11 +1,15 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { remoteCommand, sshDestination, sshOptions, type SshTarget } from '../../ssh/options.js';
+import {
+  remoteCommand,
+  SSH_FAILED,
+  sshDestination,
+  sshOptions,
+  type SshTarget,
+} from '../../ssh/options.js';
 import { contextPrefix, type RunContext } from '../../ssh/run-context.js';
 import { withDaemon } from '../with-daemon.js';
 
-/** ssh's own exit code when it (not the remote command) failed. */
-export const SSH_FAILED = 255;
 /** What a command ended by Ctrl-C exits with, as in a shell: 128 + SIGINT. */
 export const INTERRUPTED = 128 + constants.signals.SIGINT;
 

@@ -1,5 +1,5 @@
 import type { MethodName, Params } from '../../../protocol/index.js';
-import type { SessionInfoResult } from '../../../protocol/vm.js';
+import type { SessionInfoResult } from '../../../protocol/vm-sessions.js';
 import { formatAge, printJson, renderTable } from '../../output.js';
 
 type SessionMethod = Extract<MethodName, `vm.session.${string}`>;
