@@ -20,6 +20,8 @@ export const ErrorCode = {
   SshTimeout: 'SSH_TIMEOUT',
   /** The VM's sshd answered with a host key other than the one banger made and pinned. */
   HostKey: 'HOST_KEY',
+  /** A disk banger writes to (state dir, cache, a copy's destination) is full. */
+  DiskFull: 'DISK_FULL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -43,14 +43,17 @@ export async function download(
   destFile: string,
   options: DownloadOptions = {},
 ): Promise<DownloadResult> {
+  let written: Promise<void> | undefined;
   try {
     const { sha256, bytes } = await streamDownload(
       url,
-      (body) => pipeline(body, createWriteStream(destFile)),
+      (body) => (written = pipeline(body, createWriteStream(destFile))),
       options,
     );
     return { sha256, bytes };
   } catch (err) {
+    // The file stream opens asynchronously: removed before it settled, it could come back.
+    await written?.catch(() => undefined);
     await rm(destFile, { force: true });
     throw err;
   }

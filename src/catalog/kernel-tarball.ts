@@ -1,18 +1,21 @@
 // A kernel tarball is a small tree (kernel, initrd, lib/modules). Absolute symlinks resolve
 // inside the guest, so they are kept; relative ones that climb out of the root are refused.
+// What the host itself reads (the kernel, the initrd, the module tree) must be no symlink.
 import { lstat, mkdir, rm, symlink } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { join, posix } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { GiB, formatSize } from '../config/size.js';
 import { BangerError, ErrorCode } from '../errors.js';
 import type { Runner } from '../system/runner.js';
-import { entryBytes, memberPath, walkTarZst, type TarEntry } from './bundle.js';
+import { entryBytes, memberPath, walkTarZst, writeSparse, type TarEntry } from './bundle.js';
 
 export interface KernelPaths {
   kernel: string;
   initrd?: string;
   modulesDir?: string;
 }
+
+/** Far above any kernel tree (Debian's generic one is ~0.5 GiB): a bomb stops here. */
+const MAX_KERNEL_TREE_BYTES = 4 * GiB;
 
 function bad(what: string, message: string): BangerError {
   return new BangerError(ErrorCode.Config, `${what}: ${message}`, {
@@ -33,6 +36,7 @@ export async function extractKernelTarball(
   const dirs = new Set<string>();
   // Top-level names this call created: removing them removes everything it wrote.
   const tops = new Set<string>();
+  let treeBytes = 0;
   const claim = async (name: string) => {
     const top = name.split('/')[0] ?? name;
     if (tops.has(top)) return;
@@ -61,11 +65,18 @@ export async function extractKernelTarball(
       if (name === '') throw bad(what, `invalid member ${JSON.stringify(header.name)}`);
       checkParents(name);
       if (taken) throw bad(what, `${JSON.stringify(header.name)} appears twice`);
+      treeBytes += header.size ?? 0;
+      if (treeBytes > MAX_KERNEL_TREE_BYTES) {
+        const limit = formatSize(MAX_KERNEL_TREE_BYTES);
+        throw bad(what, `${name} takes the tree past ${limit}, more than any kernel tree holds`);
+      }
       await claim(name);
       await mkdir(join(dest, '..'), { recursive: true });
       files.add(name);
       const mode = header.mode & 0o755; // no setuid bits or group/world write from a download
-      await pipeline(entryBytes(entry), createWriteStream(dest, { flags: 'wx', mode }));
+      // Read as an iterator: a pipeline attached to an entry the cut archive destroyed during
+      // the awaits above would never settle (the pull would hang).
+      await writeSparse(entryBytes(entry), dest, mode);
       return;
     }
     entry.resume(); // only regular files have bytes worth reading
@@ -98,7 +109,7 @@ export async function extractKernelTarball(
   };
   try {
     await walkTarZst(file, runner, what, onEntry, options.signal);
-    return findKernelPaths(destDir, files, [...dirs, ...links, ...files], what);
+    return findKernelPaths(destDir, files, links, [...dirs, ...links, ...files], what);
   } catch (err) {
     await Promise.all([...tops].map((t) => rm(join(destDir, t), { recursive: true, force: true })));
     throw err;
@@ -110,6 +121,7 @@ const byVersion = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: 
 function findKernelPaths(
   destDir: string,
   files: Set<string>,
+  links: Set<string>,
   everything: string[],
   what: string,
 ): KernelPaths {
@@ -136,6 +148,10 @@ function findKernelPaths(
   }
   const moduleVersion =
     version !== undefined && versions.has(version) ? version : [...versions].sort(byVersion).at(-1);
+  // The host reads the module tree (the modules disk is made of it): a link would lead it out.
+  if (moduleVersion !== undefined && links.has(`lib/modules/${moduleVersion}`)) {
+    throw bad(what, `the module tree lib/modules/${moduleVersion} is a symlink, not a directory`);
+  }
   const paths: KernelPaths = { kernel: join(destDir, kernel) };
   if (initrd !== undefined) paths.initrd = join(destDir, initrd);
   if (moduleVersion !== undefined) paths.modulesDir = join(destDir, 'lib/modules', moduleVersion);

@@ -126,11 +126,20 @@ export async function walkTarZstStream(
     throw bad(what, `corrupt tar archive: ${tarError.replace(/\. Maybe .*$/, '')}`, tarCause);
   }
   if (zstd.status === 'rejected') {
-    const reason = zstd.reason instanceof SubprocessError ? zstd.reason.stderrTail : '';
+    const reason = zstd.reason instanceof SubprocessError ? zstdComplaint(zstd.reason) : '';
     throw bad(what, `truncated or corrupt zstd stream${reason ? `: ${reason}` : ''}`, zstd.reason);
   }
   if (tarError !== undefined) throw bad(what, `truncated tar archive: ${tarError}`, tarCause);
   if (feed.status === 'rejected') throw bad(what, errorMessage(feed.reason), feed.reason);
+}
+
+/**
+ * What a failed `zstd -d` said, in one line: its first (the lines after it advise flags of
+ * its own command line, such as --long=31 for a window too large to decode).
+ */
+export function zstdComplaint(err: SubprocessError): string {
+  const first = err.stderrTail.split('\n').find((l) => l.trim() !== '') ?? '';
+  return first.replace(/^.*?\*stdin\*\\\s*:\s*/, '').trim();
 }
 
 /**

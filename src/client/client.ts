@@ -86,10 +86,11 @@ export class DaemonClient {
         throw unavailable(layout, e);
       });
     }
-    const conn = createMessageConnection(
-      new SocketMessageReader(socket),
-      new SocketMessageWriter(socket),
-    );
+    const reader = new SocketMessageReader(socket);
+    // Its partial-message timer re-arms forever after a daemon died mid-answer, holding the
+    // socket: a long-lived client (SDK, MCP server) would keep every such one.
+    reader.partialMessageTimeout = 0;
+    const conn = createMessageConnection(reader, new SocketMessageWriter(socket));
     conn.listen();
     return new DaemonClient(socket, conn, layout.daemonLog);
   }

@@ -31,7 +31,9 @@ export async function startDaemon(
       {
         detached: true,
         stdio: ['ignore', log.fd, log.fd],
-        env,
+        // glibc's mmap threshold fixed at 128 KiB: a burst of large buffers (requests,
+        // archives) is returned to the OS when freed instead of staying in the heap.
+        env: { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072', ...env },
       },
     );
     child.once('exit', (code) => (exit = { code }));

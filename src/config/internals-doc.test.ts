@@ -37,7 +37,7 @@ test('docs/internals.md lists exactly the names the layout module gives', async 
     'id_ed25519.pub',
     'tree',
     '.partial',
-    '.guest-kit-2.ext4..staging',
+    '.guest-kit-3.ext4..staging',
     '.ext4',
   ]);
   const undocumented = [...named].filter((n) => !documented.has(n));

@@ -17,7 +17,7 @@ export const FileName = {
   kernelsDir: 'kernels',
   sshDir: 'ssh',
   /** banger's guest kit (sshd, busybox, tmux, git, tar) for pulled images; made once. */
-  guestKit: 'guest-kit-2.ext4',
+  guestKit: 'guest-kit-3.ext4',
   /** In sshDir: banger's private key (the public one is this plus .pub). */
   sshKey: 'id_ed25519',
   /** In sshDir: every VM's ssh host key, one line per VM keyed by its alias (`<name>.vm`). */
@@ -108,6 +108,8 @@ export const VmFileName = {
   consoleLog: 'console.log',
   handles: 'handles.json',
   sshLog: 'ssh.log',
+  /** What the egress proxy allowed and denied this VM's guest (rotated to egress.log.1). */
+  egressLog: 'egress.log',
   /** QEMU's: its pid (-pidfile), its QMP control socket, the host end of the data port. */
   pidFile: 'qemu.pid',
   qmpSocket: 'qmp.sock',

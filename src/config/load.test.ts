@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -126,6 +126,7 @@ const invalid: [string, string][] = [
   ],
   ['[vmm]\nqemu_img_binary = "bin/qemu-img"', 'vmm.qemu_img_binary: "bin/qemu-img" is neither'],
   ['[vmm]\nfirecracker_binary = ""', 'vmm.firecracker_binary: must not be empty'],
+  ['[vmm]\nhost_limits = "no"', 'vmm.host_limits: expected true or false, got "no"'],
   // [network]
   ['[network]\nmode = "bridge"', 'network.mode: expected one of user, tap, got "bridge"'],
   ['[network]\nsubnet = "10.0.0.0"', 'network.subnet: "10.0.0.0" is not an IPv4 CIDR'],
@@ -148,6 +149,16 @@ const invalid: [string, string][] = [
   ['[network]\ndns_port = 0', 'network.dns_port: must be between 1 and 65535, got 0'],
   ['[network]\ndns_port = 70000', 'network.dns_port: must be between 1 and 65535, got 70000'],
   ['[network]\nnat = "yes"', 'network.nat: expected true or false, got "yes"'],
+  ['[logs]\nconsole_max = "1K"', 'logs.console_max: must be at least 64K, got 1K'],
+  ['[logs]\nsession_max = "32K"', 'logs.session_max: must be at least 64K, got 32K'],
+  [
+    '[network]\negress = "pypi.org,10.1.1.1"',
+    'network.egress: "10.1.1.1" is an address: egress lists names (use "all" to reach addresses)',
+  ],
+  [
+    '[network]\negress_dns = ["dns.example"]',
+    'network.egress_dns entry 1: "dns.example" is not an IPv4 address with an optional :port',
+  ],
   // unknown keys, with suggestions against the table they are in
   ['vm_default = 1', 'unknown key "vm_default" (did you mean "vm_defaults"?)'],
   ['[netwrok]\nmode = "tap"', 'unknown key "netwrok" (did you mean "network"?)'],
@@ -217,6 +228,7 @@ accel = "tcg"
 qemu_binary = "/opt/qemu/bin/qemu-system-x86_64"
 qemu_img_binary = "qemu-img"
 firecracker_binary = "firecracker"
+host_limits = false
 
 [network]
 mode = "user"
@@ -248,6 +260,7 @@ nat = false
     qemuBinary: '/opt/qemu/bin/qemu-system-x86_64',
     qemuImgBinary: 'qemu-img',
     firecrackerBinary: 'firecracker',
+    hostLimits: false,
   });
   assert.deepEqual(config.network, defaultConfig().network);
 });
@@ -262,9 +275,23 @@ test('[network] takes tap mode, its subnet, bridge, DNS port, NAT and vm_to_vm',
     subnet: '10.20.0.0/16',
     bridge: 'br1',
     dnsPort: 5353,
-    nat: true,
+    egress: 'all',
+    egressPorts: [80, 443],
+    egressDns: [],
+    egressPort: 42070,
     vmToVm: true,
   });
+});
+
+test('[network] egress: a list normalized, its ports and resolver; egress wins over nat', () => {
+  const config = parseConfigText(
+    '[network]\negress = "PyPI.org, *.npmjs.org"\negress_ports = [443]\negress_dns = ["10.0.0.53", "10.0.0.54:5353"]\negress_port = 3128\nnat = true\n',
+    FILE,
+  );
+  assert.equal(config.network.egress, 'pypi.org,*.npmjs.org');
+  assert.deepEqual(config.network.egressPorts, [443]);
+  assert.deepEqual(config.network.egressDns, ['10.0.0.53', '10.0.0.54:5353']);
+  assert.equal(config.network.egressPort, 3128);
 });
 
 test('the VM size limits are the ones the daemon enforces, inclusive', () => {
@@ -294,7 +321,10 @@ test('a missing file yields the defaults', async () => {
     subnet: '172.30.0.0/24',
     bridge: 'banger0',
     dnsPort: 42069,
-    nat: false,
+    egress: 'none',
+    egressPorts: [80, 443],
+    egressDns: [],
+    egressPort: 42070,
     vmToVm: false,
   });
   assert.deepEqual(loaded.config.fileSync, []);
@@ -344,4 +374,14 @@ test('a syntax error in a file on disk is reported with the real path', async ()
   const path = join(dir, 'broken.toml');
   await writeFile(path, 'default_image_name = "x"\n[vmm\n');
   await assert.rejects(loadConfig(path), { message: new RegExp(`^config ${path}: line 2: `) });
+});
+
+test("the README's config.toml example parses, every key in its table", async () => {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const start = readme.indexOf('```toml\ndefault_image_name');
+  assert.ok(start >= 0, 'the example is in the README');
+  const text = readme.slice(start + '```toml\n'.length, readme.indexOf('```', start + 7));
+  const config = parseConfigText(text, 'README.md');
+  assert.equal(config.logs.sessionMaxBytes, 8 * 1024 * 1024);
+  assert.equal(config.vmm.hostLimits, true);
 });

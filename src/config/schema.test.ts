@@ -14,13 +14,17 @@ test('defaultConfig fills every default', () => {
       qemuBinary: undefined,
       qemuImgBinary: undefined,
       firecrackerBinary: undefined,
+      hostLimits: true,
     },
     network: {
       mode: 'user',
       subnet: '172.30.0.0/24',
       bridge: 'banger0',
       dnsPort: 42069,
-      nat: false,
+      egress: 'none',
+      egressPorts: [80, 443],
+      egressDns: [],
+      egressPort: 42070,
       vmToVm: false,
     },
     imageBuild: { mirror: undefined, packages: [] },
@@ -28,6 +32,7 @@ test('defaultConfig fills every default', () => {
     oci: { defaultRegistry: undefined, insecureRegistries: [] },
     ssh: { manageConfig: true },
     warm: { auto: true },
+    logs: { consoleMaxBytes: 8 * 1024 * 1024, sessionMaxBytes: 8 * 1024 * 1024 },
   });
 });
 

@@ -5,13 +5,26 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { type SpecField, specProblem } from './limits.js';
 import { SizeError, parseMemoryMiB, parseSize } from './size.js';
-import { isValidName, nameProblem } from './names.js';
-import { intToIpv4, ipv4ToInt } from '../system/ipv4.js';
+import {
+  bridgeProblem,
+  cidrProblem,
+  imageNameProblem,
+  programProblem,
+  syncPathProblem,
+} from './problems.js';
+import { egressProblem, formatEgress, parseEgress } from '../egress/policy.js';
+import { resolverProblem } from '../egress/resolve.js';
 
 export const DEFAULT_IMAGE_NAME = 'debian-bookworm';
 export const DEFAULT_SUBNET = '172.30.0.0/24';
 export const DEFAULT_BRIDGE = 'banger0';
 export const DEFAULT_DNS_PORT = 42069;
+/** The egress proxy's port on the bridge address (tap VMs). */
+export const DEFAULT_EGRESS_PORT = 42070;
+/** A running VM's console.log is rotated past this (vm/console-cap.ts). */
+export const DEFAULT_CONSOLE_MAX = 8 * 1024 * 1024;
+/** What a session keeps of its output in the guest (session/script.ts). */
+export const DEFAULT_SESSION_MAX = 8 * 1024 * 1024;
 
 export const VMM_DRIVERS = ['auto', 'qemu', 'firecracker'] as const;
 export const VMM_ACCELS = ['auto', 'kvm', 'tcg'] as const;
@@ -33,13 +46,22 @@ export interface Config {
     qemuBinary?: string;
     qemuImgBinary?: string;
     firecrackerBinary?: string;
+    /** host_limits: confine each VM's QEMU to its memory and vCPUs where the host can. */
+    hostLimits: boolean;
   };
   network: {
     mode: (typeof NETWORK_MODES)[number];
     subnet: string;
     bridge: string;
     dnsPort: number;
-    nat: boolean;
+    /** What a VM's guest may reach outside by default: `none`, `all` or names (egress/policy.ts). */
+    egress: string;
+    /** Ports a listed name may be reached on through the proxy. */
+    egressPorts: number[];
+    /** DNS servers (`IP` or `IP:PORT`) the proxy resolves names with; empty: the host's resolver. */
+    egressDns: string[];
+    /** Where the proxy listens on the bridge address for tap VMs. */
+    egressPort: number;
     /** Tap VMs may reach each other (default: isolated). */
     vmToVm: boolean;
   };
@@ -56,6 +78,11 @@ export interface Config {
   ssh: { manageConfig: boolean };
   /** auto: after a VM shape's first cold boot, make its warm-start template in the background. */
   warm: { auto: boolean };
+  /**
+   * console_max: a running VM's console.log is rotated past this many bytes.
+   * session_max: what a session's output keeps in the guest (its newest bytes, at most this).
+   */
+  logs: { consoleMaxBytes: number; sessionMaxBytes: number };
 }
 
 /** How a TOML value reads in an error message: strings quoted, tables and arrays by kind. */
@@ -147,54 +174,6 @@ function vmSize(key: string, field: SpecField, parse?: (v: string | number) => n
   });
 }
 
-const PROGRAM_NAME = /^[A-Za-z0-9._+-]+$/;
-const BRIDGE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-function imageNameProblem(name: string): string | undefined {
-  return isValidName(name) ? undefined : nameProblem('image', name);
-}
-
-function programProblem(path: string): string | undefined {
-  if (path.startsWith('/') && !path.includes('\0')) return undefined;
-  if (PROGRAM_NAME.test(path) && path !== '.' && path !== '..') return undefined;
-  return `${JSON.stringify(path)} is neither an absolute path nor a program name on PATH`;
-}
-
-function bridgeProblem(name: string): string | undefined {
-  if (BRIDGE_NAME.test(name) && name !== '.' && name !== '..') return undefined;
-  return `${JSON.stringify(name)} is not a valid interface name; use at most 15 of A-Z a-z 0-9 _ . -`;
-}
-
-function cidrProblem(cidr: string): string | undefined {
-  const q = JSON.stringify(cidr);
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
-  const octetText = match?.slice(1, 5) ?? [];
-  if (!match || octetText.some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
-    return `${q} is not an IPv4 CIDR like "${DEFAULT_SUBNET}"`;
-  }
-  const prefix = Number(match[5]);
-  if (prefix < 8 || prefix > 30) return `${q}: prefix /${prefix} is out of range; use /8 to /30`;
-  const address = ipv4ToInt(octetText.join('.'));
-  const network = address - (address % 2 ** (32 - prefix));
-  if (network === address) return undefined;
-  return `${q} has host bits set; did you mean "${intToIpv4(network)}/${prefix}"?`;
-}
-
-/** The [[file_sync]] rules: host is absolute or under ~/, guest lives on the /root work disk. */
-function syncPathProblem(side: 'host' | 'guest', path: string): string | undefined {
-  const q = JSON.stringify(path);
-  const use =
-    side === 'host' ? 'use an absolute path or one under ~/' : 'use a path under ~/ or /root';
-  if (path.includes('\0')) return `${q} contains a NUL byte`;
-  if (/^~[^/]/.test(path)) return `${q}: ~user paths are not supported; ${use}`;
-  if (path.split('/').includes('..')) return `${q} contains a ".." segment; ${use}`;
-  const home = path === '~' || path.startsWith('~/');
-  if (side === 'host') return home || path.startsWith('/') ? undefined : `${q} is relative; ${use}`;
-  if (home || path === '/root' || path.startsWith('/root/')) return undefined;
-  if (!path.startsWith('/')) return `${q} is relative; ${use}`;
-  return `${q} is outside the guest home; ${use}`;
-}
-
 const modeSchema = z
   .string({
     error: (iss) => `expected an octal string like "0600", got ${describeValue(iss.input)}`,
@@ -224,6 +203,7 @@ const vmmShape = {
   qemu_binary: text(programProblem).optional(),
   qemu_img_binary: text(programProblem).optional(),
   firecracker_binary: text(programProblem).optional(),
+  host_limits: z.boolean().optional(),
 };
 const networkShape = {
   mode: z.enum(NETWORK_MODES).optional(),
@@ -231,6 +211,10 @@ const networkShape = {
   bridge: text(bridgeProblem).optional(),
   dns_port: intRange(1, 65535).optional(),
   nat: z.boolean().optional(),
+  egress: text(egressProblem).optional(),
+  egress_ports: z.array(intRange(1, 65535)).optional(),
+  egress_dns: z.array(text(resolverProblem)).optional(),
+  egress_port: intRange(1, 65535).optional(),
   vm_to_vm: z.boolean().optional(),
 };
 const DEB_PACKAGE = /^[a-z0-9][a-z0-9+.-]+$/;
@@ -272,6 +256,26 @@ const warmShape = {
 const sshShape = {
   manage_config: z.boolean().optional(),
 };
+/** A log bound: a size like "8M" (or a number of bytes), at least 64K. */
+const logBound = z
+  .union([z.number(), z.string()], {
+    error: (iss) => `expected a size like "8M", got ${describeValue(iss.input)}`,
+  })
+  .transform((v, ctx) => {
+    try {
+      const bytes = typeof v === 'number' ? bytesNumber(v) : parseSize(v);
+      if (bytes >= 64 * 1024) return bytes;
+      ctx.addIssue({ code: 'custom', message: `must be at least 64K, got ${String(v)}` });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+    return z.NEVER;
+  })
+  .optional();
+const logsShape = {
+  console_max: logBound,
+  session_max: logBound,
+};
 const topShape = {
   default_image_name: text(imageNameProblem).optional(),
   vm_defaults: table(vmDefaultsShape).optional(),
@@ -288,6 +292,7 @@ const topShape = {
   oci: table(ociShape).optional(),
   ssh: table(sshShape).optional(),
   warm: table(warmShape).optional(),
+  logs: table(logsShape).optional(),
 };
 
 /** `~/x` is the host user's home, as in a shell. */
@@ -312,6 +317,7 @@ export const KNOWN_KEYS: Record<string, readonly string[]> = {
   oci: Object.keys(ociShape),
   ssh: Object.keys(sshShape),
   warm: Object.keys(warmShape),
+  logs: Object.keys(logsShape),
 };
 
 const rawSchema = z.strictObject(topShape);
@@ -329,13 +335,22 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
       qemuBinary: vmm.qemu_binary,
       qemuImgBinary: vmm.qemu_img_binary,
       firecrackerBinary: vmm.firecracker_binary,
+      hostLimits: vmm.host_limits ?? true,
     },
     network: {
       mode: network.mode ?? 'user',
       subnet: network.subnet ?? DEFAULT_SUBNET,
       bridge: network.bridge ?? DEFAULT_BRIDGE,
       dnsPort: network.dns_port ?? DEFAULT_DNS_PORT,
-      nat: network.nat ?? false,
+      // nat = true is what egress = "all" says (it came first).
+      egress: network.egress
+        ? formatEgress(parseEgress(network.egress, 'network.egress'))
+        : network.nat
+          ? 'all'
+          : 'none',
+      egressPorts: network.egress_ports ?? [80, 443],
+      egressDns: network.egress_dns ?? [],
+      egressPort: network.egress_port ?? DEFAULT_EGRESS_PORT,
       vmToVm: network.vm_to_vm ?? false,
     },
     imageBuild: { mirror: ib.mirror, packages: ib.packages ?? [] },
@@ -349,6 +364,10 @@ function toConfig(raw: z.output<typeof rawSchema>): Config {
     },
     ssh: { manageConfig: raw.ssh?.manage_config ?? true },
     warm: { auto: raw.warm?.auto ?? true },
+    logs: {
+      consoleMaxBytes: raw.logs?.console_max ?? DEFAULT_CONSOLE_MAX,
+      sessionMaxBytes: raw.logs?.session_max ?? DEFAULT_SESSION_MAX,
+    },
   };
 }
 

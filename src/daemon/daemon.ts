@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { CacheName, MAX_SOCKET_PATH, type Layout } from '../config/layout.js';
@@ -11,10 +11,15 @@ import { selectVmm, type VmmChoice } from '../vmm/select.js';
 import { effectiveChoice, vmmRegistry } from '../vmm/registry.js';
 import { vmContext } from '../vm/context.js';
 import { reconcileAll } from '../vm/reconcile.js';
+import { detectLimits, makeHostLimits, verifyLimits } from '../limits/detect.js';
+import { diskFullError } from '../system/disk-full.js';
+import { describeMechanism } from '../limits/host-limits.js';
 import { reconcileForks } from '../vm/fork/fork.js';
 import { ensureModulesDisk } from '../kernel/modules-disk.js';
 import { TapNetwork } from '../net/tap/tap-network.js';
 import { UserModeNetwork } from '../net/user-mode.js';
+import { EgressService } from '../egress/service.js';
+import { capConsoles } from '../vm/console-cap.js';
 import { ensureGuestKit } from '../guest/kit/ensure.js';
 import { DaemonLock } from './daemon-lock.js';
 import { idleCollector } from './idle-gc.js';
@@ -50,6 +55,8 @@ export class Daemon {
   private tap: TapNetwork | undefined;
   private forwards: { close(): Promise<void> } | undefined;
   private warm: { close(): Promise<void> } | undefined;
+  private egress: EgressService | undefined;
+  private consoles: { close(): void } | undefined;
   /** Settles once close() has finished, whoever called it. */
   readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
 
@@ -87,7 +94,12 @@ export class Daemon {
     }
     const staleKit = await removeStaleStagedFiles(layout.guestKit);
     if (staleKit.length) log.warn({ stale: staleKit }, 'removed unfinished guest kit files');
-    await removeWorkDir(join(layout.cacheDir, CacheName.build), realRunner);
+    // Builds and pulls flatten an image there as root: its setuid files are nobody else's.
+    // Usually empty: nothing to scan, spawn or remove then.
+    const buildDir = join(layout.cacheDir, CacheName.build);
+    if ((await readdir(buildDir).catch(() => [])).length > 0)
+      await removeWorkDir(buildDir, realRunner);
+    await ensurePrivateDir(buildDir);
 
     await ensurePrivateDir(layout.runtimeDir);
     if (Buffer.byteLength(layout.socket) > MAX_SOCKET_PATH)
@@ -101,11 +113,18 @@ export class Daemon {
     // We hold the lock, so any socket file here is a dead daemon's.
     await rm(layout.socket, { force: true });
     const store = this.store;
+    const egress = new EgressService(store, log, {
+      ports: config.network.egressPorts,
+      dns: config.network.egressDns,
+    });
+    this.egress = egress;
+    const busybox = which('busybox');
     this.tap = new TapNetwork({
       runner: realRunner,
       store,
       log,
       config: config.network,
+      egress,
       dns: async () => {
         const { VmDnsServer } = await import('../net/dns/server.js');
         return new VmDnsServer({
@@ -122,6 +141,14 @@ export class Daemon {
       catalogSources: config.catalog.kernels,
     });
     const images = new ImageService({ layout, store, config, runner: realRunner, log }, kernels);
+    const mechanism = config.vmm.hostLimits
+      ? await verifyLimits(await detectLimits(), realRunner)
+      : undefined;
+    const limits = mechanism && makeHostLimits(mechanism);
+    log.info(
+      { limits: mechanism ? describeMechanism(mechanism) : 'off (vmm.host_limits = false)' },
+      'host limits',
+    );
     const vms = vmContext({
       layout,
       store,
@@ -131,22 +158,44 @@ export class Daemon {
         runner: realRunner,
         qemuBinary: config.vmm.qemuBinary,
         tscKhz: await hostTscKhz(),
+        limits,
       }),
       ensureImage: (name, op) => images.ensure(name, op),
       defaultImage: config.defaultImageName,
       fileSync: config.fileSync,
       qemuImg: config.vmm.qemuImgBinary,
       manageSshConfig: config.ssh.manageConfig,
+      sessionMaxBytes: config.logs.sessionMaxBytes,
       ensureKit: (op) => ensureGuestKit(layout, realRunner, op),
       ensureModules: (kernel, op) => ensureModulesDisk(layout, realRunner, kernel, op),
-      networkDefaults: { mode: config.network.mode, nat: config.network.nat },
-      networks: (portsInUse) => [new UserModeNetwork(portsInUse), this.tap!],
+      networkDefaults: { mode: config.network.mode, egress: config.network.egress },
+      tapProxy: { host: this.tap.hostIp, port: config.network.egressPort },
+      egressCheck: () => {
+        if (!busybox)
+          throw new BangerError(
+            ErrorCode.Config,
+            'an egress list in user-mode networking needs busybox on the host (QEMU joins the guest to the proxy with `busybox nc`)',
+            { hint: 'apt install busybox-static, or use --network tap' },
+          );
+      },
+      networks: (portsInUse, handles) => [
+        new UserModeNetwork(portsInUse, {
+          openLoopback: (id, port) => egress.openLoopback(id, port),
+          closeLoopback: (id) => egress.closeLoopback(id),
+          busybox,
+          handlesOf: (vm) => handles.get(vm),
+        }),
+        this.tap!,
+      ],
       warm: { dir: join(layout.cacheDir, CacheName.templates), auto: config.warm.auto },
     });
     this.forwards = vms.forwards;
+    this.consoles = capConsoles(store, log, config.logs.consoleMaxBytes);
     this.warm = vms.warm;
     // VMs outlive the daemon: find which are still running before answering anyone.
     await reconcileAll(vms);
+    // A VM that stopped while no daemon ran left its cgroup behind.
+    await limits?.sweep();
     await vms.warm?.reconcile();
     await reconcileForks(vms);
     this.rpc = new RpcServer(
@@ -162,6 +211,12 @@ export class Daemon {
       }),
       log,
       () => this.gc.touch(),
+      async (err) =>
+        (await diskFullError(err, [
+          { what: "banger's state (images, VM disks)", dir: layout.stateDir },
+          { what: "banger's cache (downloads, OCI blobs)", dir: layout.cacheDir },
+          { what: "banger's runtime files", dir: layout.runtimeDir },
+        ])) ?? err,
     );
     this.ownsSocket = true;
     await this.rpc.listen(layout.socket);
@@ -191,6 +246,8 @@ export class Daemon {
     await step('background templates', () => this.warm?.close());
     await step('tap pool and DNS', () => this.tap?.close());
     await step('port relays', () => this.forwards?.close());
+    await step('egress proxy', () => this.egress?.close());
+    this.consoles?.close();
     this.gc.stop();
     if (this.ownsSocket) await step('socket', () => rm(layout.socket, { force: true }));
     if (this.ownsPidFile) await step('pid file', () => rm(layout.pidFile, { force: true }));

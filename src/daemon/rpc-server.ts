@@ -2,7 +2,6 @@ import { createServer, type Server, type Socket } from 'node:net';
 import {
   createMessageConnection,
   ResponseError,
-  SocketMessageReader,
   SocketMessageWriter,
   type CancellationToken,
   type MessageConnection,
@@ -18,6 +17,7 @@ import {
   type RpcErrorData,
 } from '../protocol/method.js';
 import { parseParams } from '../protocol/validate.js';
+import { limitedReader } from './rpc-limits.js';
 
 export interface CallContext {
   /** Aborted on $/cancelRequest, on disconnect for 'cancel' methods, and at shutdown. */
@@ -50,6 +50,8 @@ export class RpcServer {
     private readonly log: Logger,
     /** Called after every request settles (the daemon's idle GC listens). */
     private readonly onSettled: () => void = () => undefined,
+    /** Turns a failure into one a user can act on (a full disk named), or leaves it. */
+    private readonly explain: (err: unknown) => Promise<unknown> = (err) => Promise.resolve(err),
   ) {
     this.server = createServer((socket) => this.accept(socket));
   }
@@ -77,10 +79,11 @@ export class RpcServer {
 
   private accept(socket: Socket): void {
     this.sockets.add(socket);
-    const conn = createMessageConnection(
-      new SocketMessageReader(socket),
-      new SocketMessageWriter(socket),
-    );
+    const reader = limitedReader(socket, (why) => {
+      this.log.warn({ why }, 'client over the limits; closing its connection');
+      socket.destroy();
+    });
+    const conn = createMessageConnection(reader, new SocketMessageWriter(socket));
     const mine = new Set<InFlight>();
     conn.onRequest((method, params, token) => this.dispatch(conn, mine, method, params, token));
     conn.onError(([error]) => {
@@ -147,7 +150,8 @@ export class RpcServer {
     mine.add(call);
     try {
       return await done;
-    } catch (err) {
+    } catch (thrown) {
+      const err = await this.explain(thrown).catch(() => thrown);
       if (!(err instanceof BangerError)) this.log.error({ err, method }, 'request failed');
       return toResponseError(err);
     } finally {

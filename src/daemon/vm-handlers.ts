@@ -13,6 +13,7 @@ import { pauseVm, resumeVm } from '../vm/pause.js';
 import { addPort, listPorts, removePort } from '../vm/ports.js';
 import { runContextOf } from '../vm/run-context.js';
 import { setVm } from '../vm/set.js';
+import { setEgress } from '../vm/set-egress.js';
 import { vmStats } from '../vm/stats.js';
 import { destroy, killVm, stopVm } from '../vm/stop.js';
 import { vmDetailOf, vmSummaryOf } from '../vm/vm-view.js';
@@ -77,14 +78,15 @@ export function vmHandlers(ctx: VmContext): Pick<Handlers, VmMethod> {
     },
     'vm.set': async ({ ref: _ref, ...change }, _call, vm) =>
       vmDetailOf(await setVm(ctx, vm, change)),
+    'vm.egress.set': async ({ egress }, _call, vm) => vmDetailOf(await setEgress(ctx, vm, egress)),
     'vm.show': async ({ ref }) => vmDetailOf(await viewOf(ctx, findVm(ctx, ref))),
     'vm.stats': ({ ref }) => vmStats(ctx, ref),
-    'vm.logs': ({ ref }) => {
+    'vm.logs': ({ ref, egress }) => {
       const vm = findVm(ctx, ref);
-      return {
-        name: vm.name,
-        path: ctx.handles.peek(vm.id)?.consoleLog ?? vmFiles(vm.dir).consoleLog,
-      };
+      const path = egress
+        ? vmFiles(vm.dir).egressLog
+        : (ctx.handles.peek(vm.id)?.consoleLog ?? vmFiles(vm.dir).consoleLog);
+      return { name: vm.name, path };
     },
     'vm.ssh': (_params, _call, { vm, target }) => {
       const run = runContextOf(ctx, vm);

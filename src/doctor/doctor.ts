@@ -6,11 +6,13 @@ import { detectKvm, hostFacts } from '../system/host.js';
 import type { Runner } from '../system/runner.js';
 import { which } from '../system/which.js';
 import { selectVmm } from '../vmm/select.js';
+import { detectLimits, verifyLimits } from '../limits/detect.js';
 import { RECIPES } from '../image/golden/recipe.js';
 import type { CheckResult } from './check.js';
 import {
   checkDeviceMapper,
   checkDisk,
+  checkHostLimits,
   checkKvm,
   checkNetworkModes,
   checkNode,
@@ -94,7 +96,12 @@ async function configChecks(deps: DoctorDeps): Promise<CheckResult[]> {
       fix: `fix [vmm] in ${layout.configFile}`,
     });
   }
-  results.push(await defaultImageCheck(deps, config.defaultImageName));
+  results.push(
+    await checkHostLimits(config.vmm.hostLimits, async () =>
+      verifyLimits(await detectLimits({ root: deps.root ?? '/' }), deps.runner),
+    ),
+    await defaultImageCheck(deps, config.defaultImageName),
+  );
   return results;
 }
 

@@ -1,7 +1,13 @@
+import { detectLimits } from '../limits/detect.js';
+import {
+  describeMechanism,
+  QEMU_OVERHEAD_BYTES,
+  type LimitsMechanism,
+} from '../limits/host-limits.js';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { formatSizeApprox, GiB } from '../config/size.js';
+import { formatSize, formatSizeApprox, GiB } from '../config/size.js';
 import { detectKvm, freeBytes } from '../system/host.js';
 import { tapSupport, type TapSupport } from '../net/tap/host-support.js';
 import type { CheckResult } from './check.js';
@@ -131,4 +137,31 @@ export async function checkVmNames(root = '/'): Promise<CheckResult> {
         detail:
           "no systemd-resolved: `ssh NAME.vm` works through banger's ssh config block; other programs can ask banger's DNS (dig @127.0.0.1 -p 42069 NAME.vm)",
       };
+}
+
+/** What confines a VM's QEMU to its memory and vCPUs here (see limits/). */
+export async function checkHostLimits(
+  enabled: boolean,
+  detect: () => Promise<LimitsMechanism> = () => detectLimits(),
+): Promise<CheckResult> {
+  if (!enabled)
+    return {
+      name: 'vm limits',
+      verdict: 'warn',
+      detail: 'off (vmm.host_limits = false): a VM can use all of the host',
+      fix: 'set vmm.host_limits = true in config.toml',
+    };
+  const mechanism = await detect();
+  if (mechanism.kind === 'none')
+    return {
+      name: 'vm limits',
+      verdict: 'warn',
+      detail: `${describeMechanism(mechanism)}: VMs run without host-side CPU and memory limits`,
+      fix: 'run bangerd as root on a host with cgroups (v2 with cpu and memory, or v1) or systemd',
+    };
+  return {
+    name: 'vm limits',
+    verdict: 'ok',
+    detail: `each VM's memory + ${formatSize(QEMU_OVERHEAD_BYTES)} and vCPUs + 1: ${describeMechanism(mechanism)}`,
+  };
 }

@@ -40,7 +40,11 @@ export const TOOLS: readonly Tool[] = [
     purpose: 'builds the golden image',
     versionArgs: ['--version'],
   },
-  { name: 'busybox', package: 'busybox-static', purpose: 'initramfs of the golden image' },
+  {
+    name: 'busybox',
+    package: 'busybox-static',
+    purpose: "initramfs of the golden image; user-mode guests' link to the egress proxy",
+  },
   {
     name: 'patchelf',
     package: 'patchelf',

@@ -14,7 +14,7 @@ export function registerVmTools(server: McpServer, session: McpSession): void {
     'vm_create',
     {
       description:
-        'Boot a new Linux microVM (Debian with git, a shell and sshd unless another image is named) and wait until it runs. It is deleted when this MCP session ends unless keep is true. Optionally copy a git checkout of the host into /root/repo (its uncommitted edits and untracked files too). Network: "user" (default; reaches nothing outside unless nat is true) or "tap" (own address; needs host support).',
+        'Boot a new Linux microVM (Debian with git, a shell and sshd unless another image is named) and wait until it runs. It is deleted when this MCP session ends unless keep is true. Optionally copy a git checkout of the host into /root/repo (its uncommitted edits and untracked files too). Egress: nothing outside by default; "all", or a list of names reached over HTTP(S) through banger’s proxy. Network: "user" (default) or "tap" (own address; needs host support).',
       inputSchema: {
         name: z.string().min(1).max(63).optional().describe('a name; default: a generated one'),
         image: z.string().optional().describe('an image name or OCI reference'),
@@ -22,7 +22,13 @@ export function registerVmTools(server: McpServer, session: McpSession): void {
         memoryMiB: z.number().int().min(128).optional(),
         diskGiB: z.number().positive().optional().describe('size of the work disk at /root'),
         network: z.enum(['user', 'tap']).optional(),
-        nat: z.boolean().optional().describe('let the guest reach the outside network'),
+        egress: z
+          .string()
+          .optional()
+          .describe(
+            'what the guest may reach outside: "none" (default), "all", or names such as "pypi.org,*.npmjs.org" (HTTP(S) through a filtering proxy)',
+          ),
+        nat: z.boolean().optional().describe('the same as egress "all"'),
         workspace: z.string().optional().describe('absolute host path of a git checkout'),
         keep: z.boolean().optional().describe('keep the VM after this session ends'),
       },
@@ -37,6 +43,7 @@ export function registerVmTools(server: McpServer, session: McpSession): void {
           ...(args.diskGiB ? { diskBytes: Math.round(args.diskGiB * 2 ** 30) } : {}),
           ...(args.network ? { network: args.network } : {}),
           ...(args.nat !== undefined ? { nat: args.nat } : {}),
+          ...(args.egress !== undefined ? { egress: args.egress } : {}),
           ...(args.workspace ? { workspace: args.workspace } : {}),
           ...(args.keep ? {} : { owner: session.owner }),
           ...progressOf(extra),

@@ -38,6 +38,8 @@ export interface NetworkProvider {
   release(vm: Pick<VmRecord, 'id' | 'name' | 'guestIp'>): Promise<void>;
   /** At daemon start, with every VM there is: frees what belongs to none of them. */
   reconcile(vms: readonly VmRecord[]): Promise<void>;
+  /** A running VM's egress changed to or from `all`: its NAT follows (tap; user mode cannot). */
+  setNat?(vmId: string, nat: boolean): Promise<void>;
   /** Where the host reaches the VM's sshd (the live handles when it runs). */
   sshEndpoint(vm: VmRecord, handles: VmHandles | undefined): { host: string; port: number };
 }

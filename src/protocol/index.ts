@@ -49,6 +49,7 @@ import {
   vmSessionStop,
 } from './vm-sessions.js';
 import { vmFork, vmPause, vmPlan, vmResume } from './vm-snapshots.js';
+import { vmEgressSet } from './vm-egress.js';
 
 const all = [
   daemonPing,
@@ -67,6 +68,7 @@ const all = [
   vmFork,
   vmDelete,
   vmSet,
+  vmEgressSet,
   vmShow,
   vmStats,
   vmLogs,

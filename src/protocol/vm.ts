@@ -42,6 +42,8 @@ export type VmSummary = z.output<typeof vmSummary>;
 
 export const vmDetail = vmSummary.extend({
   nat: z.boolean(),
+  /** `none`, `all` or the names the guest may reach through the egress proxy. */
+  egress: z.string(),
   network: z.string(),
   guestIp: z.string().optional(),
   dir: z.string(),
@@ -82,6 +84,9 @@ export const vmCreate = defineMethod({
     ...spec,
     /** user (QEMU's, rootless) or tap (bridge, own address); default: network.mode. */
     network: z.enum(['user', 'tap']).optional(),
+    /** What the guest may reach outside: none, all, or names (`pypi.org,*.npmjs.org`). */
+    egress: z.string().min(1).max(4096).optional(),
+    /** The older spelling of egress all (true) / none (false). */
     nat: z.boolean().optional(),
     sshWaitMs,
     /** A repository to be copied in once the VM runs (vm run PATH): checked before boot. */
@@ -210,7 +215,8 @@ export const vmStats = defineMethod({
 /** Where the serial console is logged; the CLI reads (and follows) the file itself. */
 export const vmLogs = defineMethod({
   name: 'vm.logs',
-  params: z.strictObject({ ref }),
+  /** egress: the egress proxy's log of the VM's guest instead of its console. */
+  params: z.strictObject({ ref, egress: z.boolean().optional() }),
   result: z.object({ name: z.string(), path: z.string() }),
   onDisconnect: 'cancel',
   progress: false,

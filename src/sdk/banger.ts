@@ -27,7 +27,9 @@ export interface CreateOptions {
   memoryMiB?: number;
   diskBytes?: number;
   network?: 'user' | 'tap';
-  /** Let the guest reach outside (user networking). */
+  /** What the guest may reach outside: `none` (default), `all`, or names (`pypi.org,*.npmjs.org`). */
+  egress?: string;
+  /** The same as egress `all`. */
   nat?: boolean;
   /** Ports published on 127.0.0.1: guest port → host port (0: any free one). */
   publish?: { guest: number; host?: number }[];

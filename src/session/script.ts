@@ -8,6 +8,36 @@ import { BangerError, ErrorCode } from '../errors.js';
 export const SESSIONS_DIR = '/root/.banger/sessions';
 /** Seconds `session stop` waits after the interrupt before it terminates the process. */
 export const STOP_GRACE_SECONDS = 10;
+/**
+ * What pipe-pane feeds a session's output to: `perl logger LOG HALF`. One process reading
+ * the pane as fast as tmux writes (tmux drops what it still buffers when the pane ends, so
+ * a slow reader loses the end of the output), appending to LOG until it holds HALF bytes,
+ * then renaming it to LOG.1 and starting a new LOG: the two hold the newest output, at most
+ * 2 × HALF, nothing lost. Perl is everywhere sessions run (Debian's perl-base is essential;
+ * pulled images have the guest kit's); where it is not, output goes to LOG unbounded.
+ */
+export const SESSION_LOGGER = `my ($log, $half) = @ARGV;
+my $size = 0;
+open(my $out, '>>', $log) or die "$log: $!";
+while (1) {
+  my $n = sysread(STDIN, my $buf, 65536);
+  last unless $n;
+  my $at = 0;
+  while ($at < $n) {
+    if ($size >= $half) {
+      close($out);
+      rename($log, "$log.1") or die "$log: $!";
+      open($out, '>>', $log) or die "$log: $!";
+      $size = 0;
+    }
+    my $len = $n - $at < $half - $size ? $n - $at : $half - $size;
+    my $w = syswrite($out, $buf, $len, $at);
+    die "$log: $!" unless defined $w;
+    $at += $w;
+    $size += $w;
+  }
+}`;
+
 /** Separates the fields of a listing line (the command may hold tabs and spaces). */
 const FS = '\x1f';
 
@@ -41,7 +71,7 @@ row() {
 case $op in
 start)
   # $3: the script that runs the command (directory, environment, user: sessionRunScript);
-  # $4: the command for people to read.
+  # $4: the command for people to read; $5: the output's bound in bytes; $6: SESSION_LOGGER.
   if [ -d "$s" ]; then
     if alive; then echo "session $name is running already" >&2; exit 5; fi
     rm -rf "$s"
@@ -49,11 +79,14 @@ start)
   mkdir -p "$s"
   printf '%s' "$4" > "$s/command"
   printf '%s' "$3" > "$s/run"
+  printf '%s' "$6" > "$s/logger"
   date -u +%Y-%m-%dT%H:%M:%SZ > "$s/started"
   tmux new-session -d -s "$name" -x 200 -y 50 \\
     "trap : INT; while [ ! -e '$s/go' ]; do sleep 0.05; done; sh '$s/run'; echo \\$? > '$s/exit.tmp'; date -u +%Y-%m-%dT%H:%M:%SZ > '$s/ended'; mv '$s/exit.tmp' '$s/exit'"
   : > "$s/output.log"
-  tmux pipe-pane -t "$pane" -o "cat >> '$s/output.log'" || {
+  if perl=$(command -v perl); then log="exec '$perl' '$s/logger' '$s/output.log' $(($5 / 2))"
+  else log="exec cat >> '$s/output.log'"; fi
+  tmux pipe-pane -t "$pane" -o "$log" || {
     tmux kill-session -t "=$name" 2>/dev/null; rm -rf "$s"; exit 1
   }
   touch "$s/go"
@@ -67,10 +100,12 @@ show) need; row "$s" ;;
 logs)
   need
   if [ "\${3:-}" = follow ]; then
-    tail -c +1 -f "$s/output.log" & t=$!
+    [ ! -e "$s/output.log.1" ] || cat "$s/output.log.1"
+    tail -c +1 -F "$s/output.log" 2>/dev/null & t=$!
     while alive; do sleep 0.3; done
     sleep 0.5; kill $t 2>/dev/null || true
   else
+    [ ! -e "$s/output.log.1" ] || cat "$s/output.log.1"
     cat "$s/output.log"
   fi
   ;;

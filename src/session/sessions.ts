@@ -1,3 +1,4 @@
+import { DEFAULT_SESSION_MAX } from '../config/schema.js';
 import { sshRun } from '../ssh/connection.js';
 import { remoteCommand } from '../ssh/options.js';
 import { sessionRunScript } from '../ssh/run-context.js';
@@ -6,6 +7,7 @@ import type { Connection } from '../vm/connect.js';
 import type { VmContext } from '../vm/context.js';
 import {
   parseSessionRows,
+  SESSION_LOGGER,
   SESSION_SCRIPT,
   sessionError,
   STOP_GRACE_SECONDS,
@@ -32,6 +34,8 @@ export async function sessionOp(
       ? [
           sessionRunScript(remoteCommand(req.command), runContextOf(ctx, conn.vm)),
           req.command.join(' '),
+          String(ctx.sessionMaxBytes ?? DEFAULT_SESSION_MAX),
+          SESSION_LOGGER,
         ]
       : req.op === 'send'
         ? [req.text, req.enter ? 'enter' : '']

@@ -33,7 +33,10 @@ export async function ensureSshKey(sshDir: string, runner: Runner): Promise<SshK
 
 /** An unencrypted ed25519 key pair at `file` and `file.pub`. */
 export async function generateKey(file: string, comment: string, runner: Runner): Promise<void> {
-  await runner.run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+  // stdin empty: were the file there, ssh-keygen would ask whether to overwrite it and wait.
+  await runner.run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], {
+    input: '',
+  });
 }
 
 /**

@@ -79,4 +79,8 @@ export const migrations: readonly string[] = [
   // v7: who made the VM to delete it when they end (`mcp:<pid>:<session>`: a `banger mcp`
   // session), so `vm prune` can find the ones a crashed owner left; NULL for a user's own.
   `ALTER TABLE vms ADD COLUMN owner TEXT;`,
+  // v8: what the guest may reach outside: 'none', 'all' (NAT; what nat = 1 was) or a list of
+  // names for the filtering proxy ('pypi.org,*.npmjs.org'). nat stays, kept equal to 'all'.
+  `ALTER TABLE vms ADD COLUMN egress TEXT NOT NULL DEFAULT 'none';
+   UPDATE vms SET egress = 'all' WHERE nat = 1;`,
 ];

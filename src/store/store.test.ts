@@ -90,6 +90,7 @@ test('repositories round-trip kernels, images and VMs and guard references', () 
       diskBytes: 8 * 2 ** 30,
       networkMode: 'user',
       nat: false,
+      egress: 'none',
       guestIp: null,
       sshPort: 0,
       dir: '/v',
@@ -142,7 +143,8 @@ test('published ports: per VM by guest port, a host port to one VM only, gone wi
     const vm = (id: string, name: string) =>
       store.vms.insert({
         ...{ id, name, imageId: 'i1', state: 'stopped', vcpu: 1, memoryMiB: 256, diskBytes: 1 },
-        ...{ networkMode: 'user', nat: false, guestIp: null, sshPort: 0, dir: `/v/${id}` },
+        ...{ networkMode: 'user', nat: false, egress: 'none', guestIp: null, sshPort: 0 },
+        dir: `/v/${id}`,
         ...{ lastError: null, createdAt: now, updatedAt: now, owner: null },
       });
     vm('a1', 'alpha');

@@ -12,7 +12,10 @@ export interface VmRecord {
   memoryMiB: number;
   diskBytes: number;
   networkMode: 'user' | 'tap';
+  /** Egress is `all`: the guest reaches outside networks directly. */
   nat: boolean;
+  /** What the guest may reach outside (egress/policy.ts): `none`, `all` or a list of names. */
+  egress: string;
   guestIp: string | null;
   /** 127.0.0.1 port forwarded to the guest's sshd (user networking); 0 when none. */
   sshPort: number;
@@ -34,6 +37,7 @@ interface VmRow {
   disk_bytes: number;
   network_mode: 'user' | 'tap';
   nat: number;
+  egress: string;
   guest_ip: string | null;
   ssh_port: number;
   dir: string;
@@ -52,7 +56,8 @@ const fromRow = (r: VmRow): VmRecord => ({
   memoryMiB: r.memory_mib,
   diskBytes: r.disk_bytes,
   networkMode: r.network_mode,
-  nat: r.nat !== 0,
+  nat: r.egress === 'all',
+  egress: r.egress,
   guestIp: r.guest_ip,
   sshPort: r.ssh_port,
   dir: r.dir,
@@ -100,11 +105,11 @@ export class VmRepository {
     this.db
       .prepare(
         `INSERT INTO vms (id, name, image_id, state, vcpu, memory_mib, disk_bytes, network_mode, nat,
-           guest_ip, ssh_port, dir, last_error, created_at, updated_at, owner)
+           egress, guest_ip, ssh_port, dir, last_error, created_at, updated_at, owner)
          VALUES (@id, @name, @imageId, @state, @vcpu, @memoryMiB, @diskBytes, @networkMode, @nat,
-           @guestIp, @sshPort, @dir, @lastError, @createdAt, @updatedAt, @owner)`,
+           @egress, @guestIp, @sshPort, @dir, @lastError, @createdAt, @updatedAt, @owner)`,
       )
-      .run({ ...vm, nat: vm.nat ? 1 : 0 });
+      .run({ ...vm, nat: vm.egress === 'all' ? 1 : 0 });
   }
 
   setState(id: string, state: VmState, lastError: string | null, now = new Date()): void {
@@ -128,6 +133,13 @@ export class VmRepository {
         'UPDATE vms SET vcpu = ?, memory_mib = ?, disk_bytes = ?, updated_at = ? WHERE id = ?',
       )
       .run(spec.vcpu, spec.memoryMiB, spec.diskBytes, now.toISOString(), id);
+  }
+
+  /** The guest's egress (`vm set --egress`); nat follows it. */
+  setEgress(id: string, egress: string, now = new Date()): void {
+    this.db
+      .prepare('UPDATE vms SET egress = ?, nat = ?, updated_at = ? WHERE id = ?')
+      .run(egress, egress === 'all' ? 1 : 0, now.toISOString(), id);
   }
 
   setSshPort(id: string, port: number, now = new Date()): void {

@@ -54,3 +54,24 @@ test('stream pipes data through a program and reports its failure', async () => 
       err instanceof SubprocessError && err.exitCode === 5 && /broken/.test(err.message),
   );
 });
+
+test('a stream stopped by its signal has no exit status, even one that exits on SIGTERM', async () => {
+  // Like ssh, which exits 255 when terminated: the status is ours, not its failure.
+  const controller = new AbortController();
+  const child = realRunner.stream(
+    'sh',
+    ['-c', 'trap "exit 255" TERM; echo up; while :; do sleep 0.05; done'],
+    { signal: controller.signal },
+  );
+  child.stdin.end();
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  child.stdout.resume();
+  controller.abort();
+  await assert.rejects(
+    child.done,
+    (err: unknown) =>
+      err instanceof SubprocessError &&
+      err.exitCode === undefined &&
+      /was killed: was cancelled/.test(err.message),
+  );
+});

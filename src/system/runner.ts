@@ -114,7 +114,11 @@ export const realRunner: Runner = {
     const done = child.then((result) => {
       const stderr = typeof result.stderr === 'string' ? result.stderr : '';
       if (result.exitCode === undefined || result.exitCode !== 0) {
-        const why = result.isCanceled ? 'was cancelled' : stderr || result.shortMessage || 'failed';
+        // Stopped by us: whatever status it chose on the way out (ssh exits 255 on SIGTERM)
+        // is not its own failure, so it has none, like a program killed by a signal.
+        if (result.isCanceled)
+          throw new SubprocessError(command, undefined, 'was cancelled', { cause: result.cause });
+        const why = stderr || result.shortMessage || 'failed';
         throw new SubprocessError(command, result.exitCode, why, { cause: result.cause });
       }
       return { command, exitCode: 0, stdout: '', stderr };

@@ -1,3 +1,4 @@
+import { inGuest } from '../system/disk-full.js';
 import type { OpContext } from '../system/operation.js';
 import type { Connection } from '../vm/connect.js';
 import type { VmContext } from '../vm/context.js';
@@ -28,10 +29,11 @@ export async function copyFiles(
       'copy',
       req.direction === 'in' ? `${req.host} → ${guest}` : `${guest} → ${req.host}`,
     );
-    const { via } =
+    const { via } = await (
       req.direction === 'in'
-        ? await copyIn(req.host, req.guest, opts)
-        : await copyOut(req.guest, req.host, opts);
+        ? copyIn(req.host, req.guest, opts)
+        : copyOut(req.guest, req.host, opts)
+    ).catch(inGuest(vm.name));
     ctx.log.info({ vm: vm.name, ...req, via, ms: Date.now() - started }, 'vm cp');
     return { name: vm.name, via };
   });

@@ -1,6 +1,6 @@
 import { FileName } from '../config/layout.js';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -22,7 +22,8 @@ import { connectDataPort, FRAME_LENGTH, noDataPort, writeTo } from './data-port.
 // Each side unpacks beside the destination and moves the entry into place when it is
 // whole, so a failed or cancelled copy leaves nothing half-written. What the guest sends is
 // unpacked by GNU tar into a fresh directory (no absolute names, no `..`, symlinks made
-// last) and must be the one entry asked for.
+// last) and must be the one entry asked for, holding no device or fifo; setuid and setgid
+// bits are dropped (its owners are not kept), and a merge replaces links, never follows them.
 
 export interface CopyOptions {
   target: SshTarget;
@@ -78,10 +79,14 @@ export async function copyOut(source: string, dest: string, opts: CopyOptions): 
     throw new BangerError(ErrorCode.NotFound, `host: no such directory: ${dir}`);
   const staging = await mkdtemp(join(dir, FileName.copyStagingPrefix));
   try {
-    const untar = (signal: AbortSignal) =>
-      opts.runner.stream('tar', ['-x', '-p', '--no-same-owner', '-f', '-', '-C', staging], {
-        signal,
-      });
+    const untar = (signal: AbortSignal) => {
+      const tar = opts.runner.stream(
+        'tar',
+        ['-x', '-p', '--no-same-owner', '-f', '-', '-C', staging],
+        { signal },
+      );
+      return { ...tar, done: tar.done.catch((err: unknown) => unpackFailed(source, err)) };
+    };
     let via: Copied['via'] = 'ssh';
     const port = opts.dataSocket ? await connectDataPort(opts.dataSocket) : undefined;
     const overPort =
@@ -105,15 +110,24 @@ export async function copyOut(source: string, dest: string, opts: CopyOptions): 
         const tar = untar(signal);
         return [ssh.done, tar.done, pipeline(ssh.stdout, tar.stdin)];
       });
-    await publish(staging, name, join(dir, finalName), opts.runner);
+    await publish(staging, name, join(dir, finalName), source, opts.runner);
     return { via };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
-/** The one entry unpacked in `staging` moved to `final` (a directory merges into one). */
-async function publish(staging: string, name: string, final: string, runner: Runner) {
+/**
+ * The one entry unpacked in `staging` moved to `final` (a directory merges into one, each
+ * file replacing what is there: a symlink an earlier copy left is not written through).
+ */
+async function publish(
+  staging: string,
+  name: string,
+  final: string,
+  source: string,
+  runner: Runner,
+) {
   const entries = await readdir(staging);
   if (entries.length !== 1 || entries[0] !== name)
     throw new BangerError(
@@ -121,12 +135,57 @@ async function publish(staging: string, name: string, final: string, runner: Run
       `the guest sent ${JSON.stringify(entries)} instead of ${JSON.stringify(name)}`,
     );
   const staged = join(staging, name);
+  await tame(staged, name, source);
   const there = await lstat(final).catch(() => undefined);
   if (there?.isDirectory()) {
     if (!(await lstat(staged)).isDirectory())
       throw new BangerError(ErrorCode.InvalidParams, `host: ${final} is a directory`);
-    await runner.run('cp', ['-a', '--', `${staged}/.`, `${final}/`]);
+    await runner.run('cp', ['-a', '--remove-destination', '--', `${staged}/.`, `${final}/`]);
   } else await rename(staged, final);
+}
+
+/**
+ * Refuses a device, fifo or socket anywhere in what the guest sent (bangerd may be root:
+ * a device node it made would open the host's disks to whoever reads the copy), and drops
+ * setuid and setgid bits, which would now name bangerd's user rather than the guest's.
+ */
+async function tame(path: string, shown: string, source: string): Promise<void> {
+  const st = await lstat(path);
+  if (st.isDirectory()) {
+    const children = await readdir(path);
+    await Promise.all(children.map((c) => tame(join(path, c), `${shown}/${c}`, source)));
+  } else if (st.isFile()) {
+    if ((st.mode & 0o6000) !== 0) await chmod(path, st.mode & 0o1777);
+  } else if (!st.isSymbolicLink()) {
+    const kind = st.isFIFO()
+      ? 'fifo'
+      : st.isSocket()
+        ? 'socket'
+        : st.isBlockDevice()
+          ? 'block device'
+          : 'character device';
+    throw new BangerError(
+      ErrorCode.Subprocess,
+      `the guest's copy of ${source} holds ${JSON.stringify(shown)}, a ${kind}: vm cp copies files, directories and symlinks only`,
+    );
+  }
+}
+
+/** The host's tar failing on what the guest sent, said by the line that names the member. */
+function unpackFailed(source: string, err: unknown): never {
+  if (!(err instanceof SubprocessError) || err.exitCode === undefined) throw err;
+  const lines = err.stderrTail.split('\n').map((l) => l.replace(/^tar: /, '').trim());
+  const said =
+    lines.find(
+      (l) => l !== '' && !/^Removing leading|^Exiting with failure|not recoverable/.test(l),
+    ) ??
+    lines.find((l) => l !== '') ??
+    `exit ${err.exitCode}`;
+  throw new BangerError(
+    ErrorCode.Subprocess,
+    `unpacking the guest's copy of ${source} failed: ${said}`,
+    { cause: err },
+  );
 }
 
 /**
@@ -207,8 +266,14 @@ async function settleAll(
   port?.destroy();
   if (noDataPort(results[0]!)) return 'no port';
   const ssh = results[0]!;
-  if (ssh.status === 'rejected') throw copyFailed(ssh.reason);
-  if (first !== undefined) throw copyFailed(first);
+  // The guest's own words come first; but a part killed because another failed (no exit
+  // status: "was cancelled") has none, whichever settled first: the failure that killed it
+  // is the one to tell.
+  const killed = (err: unknown) => err instanceof SubprocessError && err.exitCode === undefined;
+  if (ssh.status === 'rejected' && !killed(ssh.reason)) throw copyFailed(ssh.reason);
+  const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  const told = [first, ...reasons].find((err) => err !== undefined && !killed(err)) ?? first;
+  if (told !== undefined) throw copyFailed(told);
   return 'done';
 }
 

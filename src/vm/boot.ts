@@ -1,28 +1,29 @@
-import { readFile } from 'node:fs/promises';
 import { vmFiles } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
 import { kitCmdline } from '../guest/kit/boot-files.js';
 import type { Attachment, GuestAddress } from '../net/network.js';
 import { installClientConfig } from '../ssh/client-config.js';
 import { ensureMaster } from '../ssh/connection.js';
+import type { SshTarget } from '../ssh/options.js';
 import type { ImageRecord } from '../store/images.js';
 import type { KernelRecord } from '../store/kernels.js';
 import type { VmRecord } from '../store/vms.js';
 import type { OpContext } from '../system/operation.js';
+import type { Runner } from '../system/runner.js';
 import type { LaunchSpec, VmHandles } from '../vmm/vmm.js';
 import type { VmContext } from './context.js';
 import { ensureAuthorizedKey } from './disks.js';
 import { findVm, sshTarget, viewOf, type VmView } from './lookup.js';
 import { openForwards } from './ports.js';
 import { cleanupRuntime } from './reconcile.js';
-import { consoleTail, waitForReadyLine } from './readiness.js';
+import { consoleEnd, waitForReadyLine } from './readiness.js';
 
 /** Read-only disks follow system (vda) and work (vdb): the kit, then the kernel's modules. */
 const KIT_DEVICE = '/dev/vdc';
 const MODULES_DEVICE = '/dev/vdd';
 
 /** How long a VM may take from boot to "sshd ready" before vm create/start/run give up. */
-const SSH_WAIT_MS = 90_000;
+export const SSH_WAIT_MS = 90_000;
 
 /** `vm start`: the caller holds the VM's lock and has checked it is not running. */
 export async function startVm(
@@ -171,8 +172,8 @@ async function waitForSsh(
     signal: op.signal,
     stillRunning: () => vmm.alive(handles, vm.id),
   });
+  const tail = outcome === 'ready' ? '' : await consoleEnd(handles.consoleLog);
   if (outcome === 'exited') {
-    const tail = consoleTail(await readFile(handles.consoleLog, 'utf8').catch(() => ''));
     const message = `vm "${vm.name}": the VM process exited during boot${tail ? `; the console ends with:\n${tail}` : ''}`;
     await cleanupRuntime(ctx, vm);
     ctx.store.vms.setState(vm.id, 'error', `the VM process exited during boot`);
@@ -180,38 +181,72 @@ async function waitForSsh(
       hint: `"banger vm logs ${vm.name}" shows the whole console; "banger vm rm ${vm.name}" cleans up`,
     });
   }
-  if (outcome === 'timeout') throw sshTimeout(ctx, vm, waitMs);
+  if (outcome === 'timeout') throw sshTimeout(ctx, vm, waitMs, undefined, tail);
   const ready = Date.now();
   // sshd listens: log in once and keep the connection for every later command.
   const target = await sshTarget(ctx, vm);
+  try {
+    await loginUntil(target, vmFiles(vm.dir).sshLog, ctx.runner, deadline, op.signal);
+  } catch (err) {
+    op.signal.throwIfAborted();
+    // Another try would meet the same key: say so now, and keep the VM for inspection.
+    if (err instanceof BangerError && err.code === ErrorCode.HostKey) {
+      ctx.store.vms.setState(vm.id, 'running', 'its ssh host key is not the one banger pinned');
+      throw err;
+    }
+    throw sshTimeout(ctx, vm, waitMs, err);
+  }
+  ctx.log.info(
+    { vm: vm.name, sshdReadyMs: ready - started, loginMs: Date.now() - ready },
+    'vm ready',
+  );
+}
+
+/**
+ * The ssh master, tried every half second until it works or the deadline passes: a guest's
+ * sshd can announce itself a moment before its network lets a connection through. A host
+ * key that is not the pinned one is thrown at once (another try would meet the same key);
+ * else the last attempt's error.
+ */
+export async function loginUntil(
+  target: SshTarget,
+  sshLog: string,
+  runner: Runner,
+  deadline: number,
+  signal: AbortSignal,
+): Promise<void> {
   let lastError: unknown;
-  while (Date.now() < deadline) {
+  do {
     try {
-      await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
-      ctx.log.info(
-        { vm: vm.name, sshdReadyMs: ready - started, loginMs: Date.now() - ready },
-        'vm ready',
-      );
+      await ensureMaster(target, sshLog, runner, signal);
       return;
     } catch (err) {
-      op.signal.throwIfAborted();
-      // Another try would meet the same key: say so now, and keep the VM for inspection.
-      if (err instanceof BangerError && err.code === ErrorCode.HostKey) {
-        ctx.store.vms.setState(vm.id, 'running', 'its ssh host key is not the one banger pinned');
-        throw err;
-      }
+      signal.throwIfAborted();
+      if (err instanceof BangerError && err.code === ErrorCode.HostKey) throw err;
       lastError = err;
       await new Promise((r) => setTimeout(r, 500));
     }
-  }
-  throw sshTimeout(ctx, vm, waitMs, lastError);
+  } while (Date.now() < deadline);
+  throw lastError;
 }
 
-function sshTimeout(ctx: VmContext, vm: VmRecord, waitMs: number, cause?: unknown): BangerError {
+/**
+ * The guest did not get as far as a login in time: either it never announced sshd (the end
+ * of its console says how far it got) or sshd announced itself and every login failed (the
+ * last attempt's error says why).
+ */
+function sshTimeout(
+  ctx: VmContext,
+  vm: VmRecord,
+  waitMs: number,
+  cause?: unknown,
+  consoleEnd = '',
+): BangerError {
   const why = cause ? ` (last attempt: ${errorMessage(cause)})` : '';
+  const ending = consoleEnd ? `; its console ends with:\n${consoleEnd}` : '';
   const message =
     `vm "${vm.name}" booted but ssh did not come up within ${formatSeconds(waitMs)}${why}: ` +
-    `sshd in the guest is the likely suspect. The VM is still running for inspection`;
+    `sshd in the guest is the likely suspect. The VM is still running for inspection${ending}`;
   ctx.store.vms.setState(vm.id, 'running', `ssh did not come up within ${formatSeconds(waitMs)}`);
   return new BangerError(ErrorCode.SshTimeout, message, {
     hint: `"banger vm logs ${vm.name}" shows its console; "banger vm delete ${vm.name}" removes it`,

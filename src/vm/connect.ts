@@ -1,6 +1,6 @@
 import { vmFiles } from '../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../errors.js';
-import { ensureMaster } from '../ssh/connection.js';
+import { loginUntil, SSH_WAIT_MS } from './boot.js';
 import type { SshTarget } from '../ssh/options.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmHandles } from '../vmm/vmm.js';
@@ -30,10 +30,16 @@ export async function connect(
       hint: `banger vm start ${vm.name}`,
     });
   const target = await sshTarget(ctx, vm);
-  await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, signal).catch((err: unknown) => {
-    // A wrong host key fails every connection: say it once, here, rather than as ssh's 255.
-    if (err instanceof BangerError && err.code === ErrorCode.HostKey) throw err;
-    ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'ssh master not available');
-  });
+  // A VM that started moments ago may still be booting (a create the daemon died in, then
+  // adopted): logins are tried until its boot would have timed out, as a create does.
+  const booting = Date.parse(handles.startedAt) + SSH_WAIT_MS;
+  const until = Number.isNaN(booting) ? Date.now() : booting;
+  await loginUntil(target, vmFiles(vm.dir).sshLog, ctx.runner, until, signal).catch(
+    (err: unknown) => {
+      // A wrong host key fails every connection: say it once, here, rather than as ssh's 255.
+      if (err instanceof BangerError && err.code === ErrorCode.HostKey) throw err;
+      ctx.log.warn({ vm: vm.name, err: errorMessage(err) }, 'ssh master not available');
+    },
+  );
   return { vm, target, handles };
 }

@@ -36,12 +36,21 @@ export interface VmDeps {
   ensureKit(op: OpContext): Promise<string>;
   /** A kernel's modules as a disk (pulled images lack them); undefined without a module tree. */
   ensureModules(kernel: KernelRecord, op: OpContext): Promise<string | undefined>;
-  /** The config's [network] mode and nat: what a create without --network/--nat gets. */
-  networkDefaults?: { mode: NetworkMode; nat: boolean } | undefined;
+  /** The config's [network] mode and egress: what a create without --network/--egress gets. */
+  networkDefaults?: { mode: NetworkMode; egress: string } | undefined;
+  /**
+   * Throws when a user-mode VM without NAT could not reach the egress proxy here (no
+   * busybox on the host for QEMU's link to it).
+   */
+  egressCheck?: (() => void) | undefined;
+  /** Where tap guests find the egress proxy (the bridge address and network.egress_port). */
+  tapProxy?: { host: string; port: number } | undefined;
   /** ssh.manage_config: keep banger's Include block in ~/.ssh/config (default true). */
   manageSshConfig?: boolean | undefined;
+  /** logs.session_max: what a session keeps of its output in the guest (default 8 MiB). */
+  sessionMaxBytes?: number | undefined;
   /** The network providers; user mode when not given. */
-  networks?: (portsInUse: () => ReadonlySet<number>) => NetworkProvider[];
+  networks?: (portsInUse: () => ReadonlySet<number>, handles: HandlesCache) => NetworkProvider[];
   /** Warm start: where templates live and whether they are made after a cold boot. */
   warm?: { dir: string; auto: boolean } | undefined;
 }
@@ -71,8 +80,8 @@ export function vmContext(deps: VmDeps): VmContext {
   const handles = new HandlesCache(deps.vmms);
   // Published host ports count as used even while their VM is stopped: its next start needs them.
   const portsInUse = () => new Set([...handles.ports(), ...deps.store.publishedPorts.hostPorts()]);
-  const providers = deps.networks?.(portsInUse) ?? [new UserModeNetwork(portsInUse)];
-  let key: SshKey | undefined;
+  const providers = deps.networks?.(portsInUse, handles) ?? [new UserModeNetwork(portsInUse)];
+  let key: Promise<SshKey> | undefined;
   const ctx: VmContext = {
     ...deps,
     warm: undefined,
@@ -83,12 +92,18 @@ export function vmContext(deps: VmDeps): VmContext {
     networks: new Networks(providers),
     forwards: new PortForwards(),
     async sshKey() {
-      key ??= await ensureSshKey(deps.layout.sshDir, deps.runner);
+      // The promise is kept, not the key: parallel first creates must share one ssh-keygen
+      // (a second one finds the file and asks on stdin whether to overwrite it).
+      key ??= ensureSshKey(deps.layout.sshDir, deps.runner).catch((err: unknown) => {
+        key = undefined;
+        throw err;
+      });
+      const made = await key;
       await mkdir(join(deps.layout.runtimeDir, FileName.sshControlDir), {
         recursive: true,
         mode: 0o700,
       });
-      return key;
+      return made;
     },
   };
   if (deps.warm) ctx.warm = new WarmStart(ctx, deps.warm.dir, deps.warm.auto);

@@ -17,6 +17,7 @@ import { syncFiles } from './file-sync.js';
 import type { NetworkMode } from '../net/network.js';
 import { pinVmHostKey } from './host-key.js';
 import { findVm, viewOf, type VmView } from './lookup.js';
+import { formatEgress, parseEgress } from '../egress/policy.js';
 import { generateName } from './name-generator.js';
 import { createFix, resolvePublish } from './ports.js';
 import { validateSpec } from './spec.js';
@@ -30,7 +31,9 @@ export interface CreateRequest {
   diskBytes: number;
   /** Default: the config's network.mode. */
   network?: NetworkMode | undefined;
-  /** Default: the config's network.nat. */
+  /** What the guest may reach outside (egress/policy.ts); default: the config's network.egress. */
+  egress?: string | undefined;
+  /** The older spelling of egress all (true) or none (false). */
   nat?: boolean | undefined;
   sshWaitMs?: number | undefined;
   /** A repository the caller will copy in once the VM runs: checked before anything boots. */
@@ -48,8 +51,18 @@ export interface CreateRequest {
  * or pulled when missing), the disks staged and published with the record, then the boot.
  * A cancelled create leaves nothing; a VM that booted and failed stays for `vm logs`.
  */
-export async function createVm(ctx: VmContext, req: CreateRequest, op: OpContext): Promise<VmView> {
-  validateSpec(req, 'vm.create');
+export async function createVm(
+  ctx: VmContext,
+  request: CreateRequest,
+  op: OpContext,
+): Promise<VmView> {
+  validateSpec(request, 'vm.create');
+  const req = { ...request, egress: egressOf(ctx, request) };
+  if (
+    parseEgress(req.egress).kind === 'list' &&
+    (req.network ?? ctx.networkDefaults?.mode) !== 'tap'
+  )
+    ctx.egressCheck?.();
   if (req.workspace !== undefined) await inspectRepo(req.workspace, ctx.runner);
   await ctx.networks.for(req.network ?? ctx.networkDefaults?.mode ?? 'user').check();
   const name = reserveName(ctx, req.name);
@@ -140,7 +153,8 @@ export async function recordVm(
 ): Promise<VmRecord> {
   const { store, layout } = ctx;
   const { id, name, image, req } = v;
-  const nat = req.nat ?? ctx.networkDefaults?.nat ?? false;
+  const egress = egressOf(ctx, req);
+  const nat = egress === 'all';
   const network = ctx.networks.for(req.network ?? ctx.networkDefaults?.mode ?? 'user');
   const staging = await Staging.create(layout.vmsDir, id);
   try {
@@ -159,6 +173,7 @@ export async function recordVm(
           diskBytes: req.diskBytes,
           networkMode: network.mode,
           nat,
+          egress,
           guestIp,
           sshPort: 0,
           dir,
@@ -227,4 +242,19 @@ function reserveName(ctx: VmContext, requested: string | undefined): string {
   const name = requested ?? generateName(taken);
   ctx.creating.add(name);
   return name;
+}
+
+/** The request's egress, checked: --egress, else --nat, else the config's; both must agree. */
+function egressOf(ctx: VmContext, req: Pick<CreateRequest, 'egress' | 'nat'>): string {
+  const egress = req.egress === undefined ? undefined : formatEgress(parseEgress(req.egress));
+  if (req.nat !== undefined && egress !== undefined && (egress === 'all') !== req.nat)
+    throw new BangerError(ErrorCode.InvalidParams, `--nat and --egress ${egress} disagree`, {
+      hint: '--nat is --egress all; give one of them',
+    });
+  return (
+    egress ??
+    (req.nat === undefined ? undefined : req.nat ? 'all' : 'none') ??
+    ctx.networkDefaults?.egress ??
+    'none'
+  );
 }

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { BangerError, ErrorCode } from '../errors.js';
 
 /** The line banger's ssh drop-in writes to the serial console once sshd listens. */
@@ -25,6 +25,11 @@ export async function waitForReadyLine(opts: {
   for (;;) {
     opts.signal.throwIfAborted();
     const chunk = await readFrom(opts.consoleLog, offset);
+    // Rotated meanwhile (console-cap.ts): the new file starts from nothing.
+    if (chunk === ROTATED) {
+      offset = 0;
+      continue;
+    }
     offset += chunk.length;
     // Keep a line's worth of the previous read: the marker may straddle two reads.
     const text = tail + chunk.toString('utf8');
@@ -36,12 +41,15 @@ export async function waitForReadyLine(opts: {
   }
 }
 
+const ROTATED = Buffer.alloc(0);
+
 async function readFrom(path: string, offset: number): Promise<Buffer> {
   const file = await open(path, 'r').catch(() => undefined);
   if (!file) return Buffer.alloc(0);
   try {
     const { size } = await file.stat();
-    if (size <= offset) return Buffer.alloc(0);
+    if (size < offset) return ROTATED;
+    if (size === offset) return Buffer.alloc(0);
     const buf = Buffer.alloc(size - offset);
     const { bytesRead } = await file.read(buf, 0, buf.length, offset);
     return buf.subarray(0, bytesRead);
@@ -69,11 +77,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** The last lines of a console log, for an error message. */
-export function consoleTail(text: string, lines = 8): string {
+function consoleTail(text: string, lines = 8): string {
   return text
     .replace(/\r/g, '')
     .split('\n')
     .filter((l) => l.trim() !== '')
     .slice(-lines)
     .join('\n');
+}
+
+/** The last lines of the console log file (none when it cannot be read), for an error. */
+export async function consoleEnd(consoleLog: string, lines = 8): Promise<string> {
+  return consoleTail(await readFile(consoleLog, 'utf8').catch(() => ''), lines);
 }

@@ -3,6 +3,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { sshControlPath, vmFiles } from '../config/layout.js';
 import { addVm, vmKit, type Kit } from '../../test/helpers/vm-kit.js';
+import type { VmHandles } from '../vmm/vmm.js';
 import { vmAlive } from './lookup.js';
 import { reconcile, reconcileAll } from './reconcile.js';
 
@@ -55,6 +56,45 @@ test('reconcile: running with no handles.json, or unreadable handles, is stopped
   await writeFile(vmFiles(b.dir).handles, 'garbage');
   assert.equal((await reconcile(kit.ctx, b)).state, 'stopped');
   assert.equal(await exists(vmFiles(b.dir).handles), false, 'the garbage is removed');
+});
+
+test('reconcile: a VM whose VMM runs without handles.json (or with a broken one) is adopted, not orphaned', async () => {
+  for (const [state, atStart] of [
+    ['running', false],
+    ['stopped', true],
+  ] as const) {
+    const v = await addVm(kit, state);
+    await writeFile(vmFiles(v.dir).handles, 'garbage');
+    const found: VmHandles = {
+      driver: 'qemu',
+      accel: 'tcg',
+      pid: 4100 + v.sshPort,
+      controlSocket: vmFiles(v.dir).qmpSocket,
+      consoleLog: vmFiles(v.dir).consoleLog,
+      sshPort: v.sshPort || 40123,
+      startedAt: new Date().toISOString(),
+    };
+    kit.vmm.living.add(found.pid);
+    kit.vmm.orphans.set(v.id, found);
+    const after = await reconcile(kit.ctx, v, atStart);
+    assert.equal(after.state, 'running', state);
+    assert.equal((await kit.ctx.handles.get(v))?.pid, found.pid);
+    kit.vmm.orphans.delete(v.id);
+  }
+  // A read does not look in the OS for a VM the store calls stopped.
+  const quiet = await addVm(kit, 'stopped');
+  kit.vmm.living.add(4242);
+  kit.vmm.orphans.set(quiet.id, {
+    driver: 'qemu',
+    accel: 'tcg',
+    pid: 4242,
+    controlSocket: vmFiles(quiet.dir).qmpSocket,
+    consoleLog: vmFiles(quiet.dir).consoleLog,
+    sshPort: 40124,
+    startedAt: new Date().toISOString(),
+  });
+  assert.equal((await reconcile(kit.ctx, quiet)).state, 'stopped');
+  kit.vmm.orphans.clear();
 });
 
 test('reconcile: a create the daemon died in (state created) becomes stopped', async () => {

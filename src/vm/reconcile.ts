@@ -13,8 +13,11 @@ import { reconcileSave } from './suspend.js';
  * Called at daemon start for every VM and whenever a read finds one dead. Caller holds the
  * VM's lock.
  */
-export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord> {
-  if (await vmAlive(ctx, vm)) {
+export async function reconcile(ctx: VmContext, vm: VmRecord, atStart = false): Promise<VmRecord> {
+  // A VM the store calls stopped is only looked for in the OS at daemon start (a daemon
+  // killed between a launch and its bookkeeping); reads do not scan /proc for it.
+  const look = atStart || vm.state === 'running' || vm.state === 'created';
+  if ((await vmAlive(ctx, vm)) || (look && (await adopt(ctx, vm)))) {
     if (vm.state !== 'running') ctx.store.vms.setState(vm.id, 'running', vm.lastError);
     return ctx.store.vms.find(vm.id) ?? vm;
   }
@@ -29,6 +32,22 @@ export async function reconcile(ctx: VmContext, vm: VmRecord): Promise<VmRecord>
 }
 
 /**
+ * A VM whose handles.json is missing or damaged but whose VMM still runs (found by the
+ * driver from the OS: QEMU's `-name`) gets its handles back instead of being orphaned.
+ */
+async function adopt(ctx: VmContext, vm: VmRecord): Promise<boolean> {
+  if (await ctx.handles.has(vm)) return false;
+  const handles = await ctx.vmms.current.adopt?.(vm.dir, vm.id);
+  if (!handles) return false;
+  await ctx.handles.set(vm, handles);
+  ctx.log.warn(
+    { vm: vm.name, pid: handles.pid },
+    'found the VM running without its handles: adopted',
+  );
+  return true;
+}
+
+/**
  * At daemon start: every VM, then every network provider with the VMs that exist, then the
  * pinned host keys (a create or delete cut short may have left a line of a VM that is gone),
  * then the published ports of the running ones.
@@ -37,7 +56,7 @@ export async function reconcileAll(ctx: VmContext): Promise<void> {
   for (const vm of ctx.store.vms.list()) {
     await ctx.locks
       .run(vm.id, async () => {
-        const current = await reconcile(ctx, vm);
+        const current = await reconcile(ctx, vm, true);
         await reconcileSave(ctx, current);
       })
       .catch((err: unknown) =>

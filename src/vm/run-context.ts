@@ -4,14 +4,22 @@ import type { RunContext } from '../ssh/run-context.js';
 import type { OciImageInfo } from '../store/images.js';
 import type { VmRecord } from '../store/vms.js';
 import type { VmContext } from './context.js';
+import { proxyEnv, USER_PROXY } from '../egress/guest-env.js';
 
 /** `docker run`'s PATH for an image whose Env sets none. */
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** How a user's command runs on this VM: its image's config (pulled images), else as root. */
+/**
+ * How a user's command runs on this VM: its image's config (pulled images), else as root;
+ * without NAT, with the egress proxy's variables (the proxy is the guest's only way out).
+ */
 export function runContextOf(ctx: VmContext, vm: VmRecord): RunContext | undefined {
   const oci = ctx.store.images.findById(vm.imageId)?.oci;
-  return oci ? ociRunContext(oci) : undefined;
+  const image = oci ? ociRunContext(oci) : undefined;
+  if (vm.nat) return image;
+  const proxy = vm.networkMode === 'tap' ? ctx.tapProxy : USER_PROXY;
+  if (!proxy) return image;
+  return { ...image, env: [...proxyEnv(proxy), ...(image?.env ?? [])] };
 }
 
 /**

@@ -25,6 +25,7 @@ export function vmDetailOf(view: VmView): VmDetail {
   return {
     ...vmSummaryOf(view),
     nat: vm.nat,
+    egress: vm.egress,
     network: vm.networkMode,
     ...(vm.guestIp ? { guestIp: vm.guestIp } : {}),
     dir: vm.dir,

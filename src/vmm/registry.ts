@@ -1,4 +1,5 @@
 import { notImplemented } from '../errors.js';
+import type { HostLimits } from '../limits/host-limits.js';
 import type { Runner } from '../system/runner.js';
 import { QemuVmm } from './qemu/qemu-vmm.js';
 import type { VmmChoice } from './select.js';
@@ -8,6 +9,7 @@ export interface RegistryOptions {
   runner: Runner;
   qemuBinary?: string | undefined;
   tscKhz?: number | undefined;
+  limits?: HostLimits | undefined;
 }
 
 /**
@@ -23,6 +25,7 @@ export function vmmRegistry(choice: VmmChoice, options: RegistryOptions): VmmReg
       vmm = new QemuVmm(choice.accel, options.runner, {
         binary: options.qemuBinary,
         tscKhz: options.tscKhz,
+        limits: options.limits,
       });
       made.set(driver, vmm);
     }

@@ -63,6 +63,11 @@ export type LaunchNetwork =
       /** The forwarded port to try first (0: pick one). */
       sshPort: number;
       nat: boolean;
+      /**
+       * Without NAT, where the guest's proxy address (egress/service.ts USER_PROXY) leads:
+       * QEMU runs `command` for each connection, its stdin and stdout the connection.
+       */
+      egress?: { port: number; command: string } | undefined;
     }
   | { mode: 'tap'; tap: string; mac: string };
 
@@ -98,6 +103,8 @@ export interface VmHandles {
    * driver has none (or the VM was started before banger had it): copies then go over ssh.
    */
   dataSocket?: string | undefined;
+  /** The 127.0.0.1 port the guest's egress proxy address leads to (user networking). */
+  egressPort?: number | undefined;
 }
 
 export interface HostStats {
@@ -164,6 +171,11 @@ export interface Vmm {
    * driver's own runtime files), if it is this driver's process for `id`.
    */
   reap(dir: string, id: string): Promise<void>;
+  /**
+   * The handles of this driver's process for VM `id` found from the OS alone (its handles
+   * file is missing or damaged), or undefined when none runs.
+   */
+  adopt?(dir: string, id: string): Promise<VmHandles | undefined>;
   /** Handles read back from handles.json, checked against this driver's shape. */
   parseHandles(value: Record<string, unknown>): VmHandles | undefined;
 }

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { lstat, rename, rm, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BangerError, ErrorCode, SubprocessError } from '../errors.js';
+import { diskFullError, isDiskFull } from '../system/disk-full.js';
 import type { Runner } from '../system/runner.js';
 import {
   awaitHeader,
@@ -92,7 +93,8 @@ export async function worktreeFiles(root: string, runner: Runner): Promise<strin
 const IMPORT_START = `set -eu
 tmp=/root/.banger/repo-import
 rm -rf "$tmp"
-mkdir -p "$tmp"`;
+mkdir -p "$tmp"
+trap 'rm -rf "$tmp"' EXIT`;
 
 const IMPORT_FINISH = `cd "$tmp"
 if [ -n "$1" ]; then git checkout -q -b "$1" "\${2:-HEAD}"; fi
@@ -297,10 +299,16 @@ export async function exportRepo(opts: {
       ssh.done,
       pipeline(ssh.stdout, createWriteStream(staged, { mode: 0o644 })),
     ]);
-    const failure = [sshDone, written].find((r) => r.status === 'rejected');
+    const failures = [sshDone, written].flatMap((r) => (r.status === 'rejected' ? [r] : []));
+    // The file failing to take the patch (a full disk) breaks ssh's stdout too: say the file.
+    const failure = failures.find((r) => isDiskFull(r.reason)) ?? failures[0];
     if (failure) throw failure.reason;
   } catch (err) {
     await rm(staged, { force: true });
+    const full = await diskFullError(err, [
+      { what: opts.out, dir: dirname(opts.out), hint: 'free space there, or export elsewhere' },
+    ]);
+    if (full) throw full;
     if (err instanceof SubprocessError && err.exitCode === 3)
       throw new BangerError(ErrorCode.Conflict, err.stderrTail, {
         hint: 'copy a repository in first: banger vm workspace prepare VM PATH',

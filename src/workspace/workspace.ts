@@ -1,3 +1,4 @@
+import { inGuest } from '../system/disk-full.js';
 import type { OpContext } from '../system/operation.js';
 import type { Connection } from '../vm/connect.js';
 import type { VmContext } from '../vm/context.js';
@@ -42,7 +43,7 @@ export async function prepareWorkspace(
       from: req.from,
       runner: ctx.runner,
       signal: op.signal,
-    });
+    }).catch(inGuest(vm.name));
     ctx.log.info({ vm: vm.name, files, via }, 'workspace imported');
     return {
       name: vm.name,
@@ -70,7 +71,7 @@ export async function exportWorkspace(
       nameOnly: req.nameOnly,
       runner: ctx.runner,
       signal: op.signal,
-    });
+    }).catch(inGuest(vm.name));
     return { name: vm.name, bytes };
   });
 }

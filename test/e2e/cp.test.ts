@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
   chmod,
@@ -14,6 +14,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { GUEST_FILL, GUEST_UNFILL } from '../helpers/guest-fill.js';
 import { CLI, type Sandbox } from '../helpers/sandbox.js';
 import { err, ok, out, vmSandbox } from '../helpers/vm.js';
 
@@ -103,5 +104,23 @@ describe('vm cp', () => {
       (await readdir(sb.dir)).filter((n) => n.startsWith('.banger-cp')),
       [],
     );
+  });
+
+  test('into a full guest disk: the VM named, nothing of the copy left there', async () => {
+    const file = join(sb.dir, 'eight-mib');
+    await writeFile(file, randomBytes(8 * 2 ** 20));
+    await sh(GUEST_FILL);
+    try {
+      const r = await sb.cli(['vm', 'cp', file, 'box:/root/']);
+      assert.equal(r.exitCode, 1, err(r));
+      assert.match(
+        err(r),
+        /^banger: vm "box" is out of disk space: tar: .*(No space left on device|Wrote only \d+ of \d+ bytes)$/m,
+      );
+      assert.match(err(r), /banger vm set box --disk-size SIZE/);
+      assert.equal(await sh('ls -A /root | grep -c -e eight-mib -e .banger-cp || true'), '0');
+    } finally {
+      await sh(GUEST_UNFILL);
+    }
   });
 });

@@ -1,7 +1,8 @@
 // Pulled images as users bring them, through the real CLI on real VMs: a three-layer musl
 // image whose config sets Env, WorkingDir and User (commands and sessions run as it says,
 // whiteouts applied, the kernel's modules there), and a Debian image made by mmdebstrap
-// (a workspace import over the data port, a session).
+// (a workspace import over the data port, a session). The musl image also warm-starts and
+// forks: the kit carries the perl the identity hook needs.
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -19,6 +20,8 @@ const APPLETS = ['sh', 'cat', 'echo', 'id', 'ls', 'find', 'sort', 'head', 'grep'
 describe('pulled images: musl with a run context and layers, Debian with a workspace', () => {
   let sb: Sandbox;
   let reg: TestRegistry;
+  /** The musl image's reference, pushed by the first test. */
+  let muslRef = '';
 
   before(async () => {
     sb = await vmSandbox();
@@ -83,7 +86,7 @@ describe('pulled images: musl with a run context and layers, Debian with a works
   }
 
   test('a musl image: Env, WorkingDir and User apply to vm run and sessions; layers; modules', async () => {
-    const ref = await pushMuslImage();
+    const ref = (muslRef = await pushMuslImage());
     const r = await sb.cli(
       [
         ...['vm', 'run', '--rm', '--image', ref, '--'],
@@ -133,6 +136,51 @@ describe('pulled images: musl with a run context and layers, Debian with a works
     }
     assert.match(logs, /^\/srv 1000 hello from the image\r?$/m);
     ok(await sb.cli(['vm', 'rm', 'm']));
+    await assertNoVmLeft(sb);
+  });
+
+  test('a pulled image warm-starts (each VM its own identity) and forks: the kit brings the hook', async () => {
+    assert.ok(muslRef, 'the musl image was pushed');
+    const image = 'musl-1'; // pulled by the first test's vm run
+    const warm = ok(await sb.cli(['image', 'warm', image], BOOT));
+    assert.match(out(warm), new RegExp(`^${image}: warm for .* \\(template [0-9a-f]{16}\\)$`, 'm'));
+    const identity = async (name: string) => {
+      const r = await sb.cli(
+        [
+          ...['vm', 'run', '--rm', '--name', name, '--image', image, '--'],
+          ...['cat', '/proc/sys/kernel/hostname', '/etc/machine-id'],
+          '/proc/sys/kernel/random/boot_id',
+        ],
+        BOOT,
+      );
+      assert.equal(r.exitCode, 0, err(r));
+      assert.match(err(r), /· warm$/m);
+      return out(r).split('\n');
+    };
+    const [one, two] = [await identity('w-one'), await identity('w-two')];
+    assert.equal(one[0], 'w-one');
+    assert.equal(two[0], 'w-two');
+    assert.notEqual(one[1], two[1], 'machine-id');
+    assert.notEqual(one[2], two[2], 'boot_id');
+    await assertNoVmLeft(sb);
+
+    ok(await sb.cli(['vm', 'create', '--name', 'mp', '--image', image], BOOT), 'vm create');
+    ok(await sb.cli(['vm', 'ssh', 'mp', '--', 'sh', '-c', 'echo before > /root/f']));
+    ok(await sb.cli(['vm', 'fork', 'mp', '--name', 'mc'], BOOT), 'vm fork');
+    ok(await sb.cli(['vm', 'ssh', 'mp', '--', 'sh', '-c', 'echo after > /root/f']));
+    const child = ok(
+      await sb.cli(['vm', 'ssh', 'mc', '--', 'cat', '/root/f', '/proc/sys/kernel/hostname']),
+    );
+    assert.deepEqual(out(child).split('\n'), ['before', 'mc']);
+    const key = async (name: string) =>
+      out(
+        ok(
+          await sb.cli(['vm', 'ssh', name, '--', 'cat', '/root/.banger/ssh_host_ed25519_key.pub']),
+        ),
+      );
+    assert.notEqual(await key('mc'), await key('mp'), 'the child has its own host key');
+    ok(await sb.cli(['vm', 'rm', 'mc', 'mp']));
+    ok(await sb.cli(['image', 'warm', image, '--rm']));
     await assertNoVmLeft(sb);
   });
 

@@ -4,6 +4,8 @@ import { alive, killHard, waitFor, type Sandbox } from '../helpers/sandbox.js';
 import { assertNoVmLeft, err, ok, out, vmSandbox } from '../helpers/vm.js';
 
 const BOOT = { timeoutMs: 600_000 };
+/** logs.session_max in this file's config. */
+const BOUND = 128 * 1024;
 
 interface Session {
   name: string;
@@ -25,7 +27,8 @@ describe('vm session', () => {
   const start = async (name: string, ...command: string[]) =>
     ok(await sb.cli(['vm', 'session', 'start', 'box', name, '--', ...command]));
   before(async () => {
-    sb = await vmSandbox();
+    // A small bound, so that one test can flood past it quickly.
+    sb = await vmSandbox({ config: `[logs]\nsession_max = "${BOUND / 1024}K"\n` });
     ok(await sb.cli(['vm', 'create', '--name', 'box'], BOOT));
   });
   after(() => sb?.dispose());
@@ -98,13 +101,45 @@ describe('vm session', () => {
     );
   });
 
+  test('a flooding session keeps only its newest output, within logs.session_max', async () => {
+    // ~1.3 MB of numbered lines: ten times the bound.
+    await start('flood', 'sh', '-c', 'seq 1 200000; echo flood done');
+    await waitFor(
+      'the flood to end',
+      async () => (await sessions()).find((s) => s.name === 'flood')?.state === 'exited',
+      120_000,
+    );
+    const kept = (await logs('flood')).replaceAll('\r\n', '\n');
+    assert.ok(kept.length <= BOUND, `${kept.length} bytes of logs`);
+    assert.ok(kept.length >= BOUND / 2 - 4096, `only ${kept.length} bytes of logs`);
+    const lines = kept.split('\n');
+    assert.equal(lines.at(-1), 'flood done');
+    // Whole lines from the cut on, none lost or doubled: the numbers count up to 200000.
+    const numbers = lines.slice(1, -1).map(Number);
+    assert.equal(numbers.at(-1), 200000);
+    numbers.forEach((n, i) => assert.equal(n, numbers[0]! + i));
+    const count = 'cat /root/.banger/sessions/flood/output.log* | wc -c';
+    const onDisk = out(ok(await sb.cli(['vm', 'ssh', 'box', '--', 'sh', '-c', count])));
+    assert.ok(Number(onDisk) <= BOUND, `${onDisk} bytes in the guest`);
+  });
+
   test("completion offers the VM's session names", async () => {
-    const r = ok(await sb.cli(['complete', '--', 'vm', 'session', 'logs', 'box', '']));
-    const offered = out(r)
-      .split('\n')
-      .map((l) => l.split('\t')[0]);
-    for (const name of ['echoer', 'ticker', 'durable'])
-      assert.ok(offered.includes(name), `${name} in ${out(r)}`);
+    // Completion gives up after 2 s (a prompt must not hang); a loaded emulated guest can
+    // miss that once, so it is asked until it answers.
+    const offered = async () => {
+      const r = ok(await sb.cli(['complete', '--', 'vm', 'session', 'logs', 'box', '']));
+      return out(r)
+        .split('\n')
+        .map((l) => l.split('\t')[0]);
+    };
+    await waitFor(
+      'the session names',
+      async () => {
+        const names = await offered();
+        return ['echoer', 'ticker', 'durable', 'flood'].every((n) => names.includes(n));
+      },
+      60_000,
+    );
   });
 
   test('bad names and unknown sessions are clear errors; the name is reusable once it exited', async () => {

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { chmod, mkdir, open, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { waitFor, type Sandbox } from '../helpers/sandbox.js';
+import { GUEST_FILL, GUEST_UNFILL } from '../helpers/guest-fill.js';
+import { smallDisk } from '../helpers/small-disk.js';
 import { err, ok, out, vmSandbox } from '../helpers/vm.js';
 
 const BOOT = { timeoutMs: 600_000 };
@@ -187,6 +189,60 @@ describe('workspaces', () => {
     const none = await sb.cli(['vm', 'workspace', 'export', 'ws']);
     assert.equal(none.exitCode, 1);
     assert.match(err(none), /no workspace in \/root\/repo/);
+  });
+
+  test('a full disk: in the guest the import names the VM and keeps its repo; on the host the export names the disk', async () => {
+    ok(await sb.cli(['vm', 'workspace', 'prepare', 'ws', repo]));
+    const kept = await guest(REPO_STATE);
+    const big = join(sb.dir, 'big repo');
+    await mkdir(big);
+    await git(big, 'init', '-q', '-b', 'main');
+    await writeFile(join(big, 'blob.bin'), randomBytes(16 * 2 ** 20));
+    await git(big, 'add', '-A');
+    await git(
+      big,
+      '-c',
+      'user.email=h@example.invalid',
+      '-c',
+      'user.name=h',
+      'commit',
+      '-qm',
+      'big',
+    );
+    try {
+      await guest(GUEST_FILL);
+      const r = await sb.cli(['vm', 'workspace', 'prepare', 'ws', big]);
+      assert.equal(r.exitCode, 1, err(r));
+      assert.match(
+        err(r),
+        /^banger: vm "ws" is out of disk space: tar: .*No space left on device$/m,
+      );
+      assert.match(err(r), /banger vm set ws --disk-size SIZE/);
+      assert.equal(await guest(REPO_STATE), kept, 'the repo already there is as it was');
+      assert.equal(await guest('ls -A /root/.banger | grep -c repo-import || true'), '0');
+    } finally {
+      await guest(GUEST_UNFILL);
+    }
+
+    await guest('head -c 3145728 /dev/urandom > /root/repo/guest-big.bin');
+    const disk = await smallDisk(join(sb.dir, 'small'), 16);
+    try {
+      await disk.fill(256 * 1024);
+      const patch = join(disk.mountPoint, 'changes.patch');
+      const r = await sb.cli(['vm', 'workspace', 'export', 'ws', '--out', patch]);
+      assert.equal(r.exitCode, 1, err(r));
+      assert.ok(
+        err(r).includes(
+          `banger: the disk holding ${patch} is full: ${disk.mountPoint} (${disk.device}),`,
+        ),
+        err(r),
+      );
+      assert.match(err(r), /free space there, or export elsewhere/);
+      assert.deepEqual((await readdir(disk.mountPoint)).sort(), ['.test-filler', 'lost+found']);
+    } finally {
+      await disk.dispose();
+      await guest('rm -f /root/repo/guest-big.bin');
+    }
   });
 
   test('a stop issued while an import runs completes without waiting for it', async () => {

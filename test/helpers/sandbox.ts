@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLayout, type Layout } from '../../src/config/layout.js';
+import { postMortem } from './post-mortem.js';
 
 export const REPO = new URL('../..', import.meta.url).pathname;
 export const CLI = join(REPO, 'bin/banger.js');
@@ -34,6 +35,8 @@ export const SANDBOX_CONFIG = '[oci]\ndefault_registry = "127.0.0.1:1"\n[warm]\n
 export interface SandboxOptions {
   /** Run every CLI call (and so the daemon it starts, and its VMs) in this network namespace. */
   netns?: string;
+  /** More config.toml, after SANDBOX_CONFIG (read by the daemon the first CLI call starts). */
+  config?: string;
 }
 
 export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -48,15 +51,16 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     NO_COLOR: '1',
     // Boots on a host busy with other tests are slow: no 90 s deadline turns that into a
-    // failure (the ssh-wait timeout test passes its own --ssh-wait-seconds).
-    BANGER_SSH_WAIT_SECONDS: '600',
+    // failure (the ssh-wait timeout test passes its own --ssh-wait-seconds). Still under the
+    // tests' 600 s boot timeout, so a boot that never ends fails with banger's own words.
+    BANGER_SSH_WAIT_SECONDS: '300',
     // c8 collects coverage from child processes through this variable.
     ...(process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {}),
   };
   await mkdir(env.HOME!, { recursive: true });
   const layout = resolveLayout(env);
   await mkdir(layout.configDir, { recursive: true });
-  await writeFile(layout.configFile, SANDBOX_CONFIG);
+  await writeFile(layout.configFile, SANDBOX_CONFIG + (options.config ?? ''));
   const daemonPid = async () => {
     const text = await readFile(layout.pidFile, 'utf8').catch(() => '');
     const pid = Number.parseInt(text, 10);
@@ -69,14 +73,19 @@ export async function makeSandbox(options: SandboxOptions = {}): Promise<Sandbox
     dir,
     env,
     layout,
-    cli: (args, options = {}) =>
-      execa(file, [...prefix, ...args], {
+    cli: async (args, options = {}) => {
+      const r = await execa(file, [...prefix, ...args], {
         env,
         extendEnv: false,
         reject: false,
         input: options.input ?? '',
         timeout: options.timeoutMs ?? 60_000,
-      }),
+      });
+      // A call that hung says where: CI keeps no artifacts, the failure message is all we get.
+      if (!r.timedOut) return r;
+      const why = `\n[test: killed after ${options.timeoutMs ?? 60_000} ms; the sandbox then:]\n`;
+      return Object.assign(r, { stderr: `${String(r.stderr)}${why}${await postMortem(layout)}` });
+    },
     spawn: (args) => {
       const child = execa(file, [...prefix, ...args], {
         env,

@@ -132,6 +132,11 @@ export class ScriptedVmm implements Vmm {
   reap(): Promise<void> {
     return Promise.resolve();
   }
+  /** Processes the OS would show running for a VM id (what QEMU's `-name` says). */
+  readonly orphans = new Map<string, VmHandles>();
+  adopt(_dir: string, id: string): Promise<VmHandles | undefined> {
+    return Promise.resolve(this.orphans.get(id));
+  }
 }
 
 /** Run for real: the disk tools (the work disk is a real ext4) and ssh-keygen. */
@@ -253,6 +258,7 @@ export async function addVm(kit: Kit, state: VmState, pid?: number): Promise<VmR
     diskBytes: 64 * 2 ** 20,
     networkMode: 'user',
     nat: false,
+    egress: 'none',
     guestIp: '10.0.2.15',
     sshPort: 40000 + seq,
     dir,

@@ -75,7 +75,7 @@ describe('usage errors', () => {
     ],
     [
       ['vm', 'set', 'box'],
-      'nothing to change: give --vcpu, --memory or --disk-size',
+      'nothing to change: give --vcpu, --memory, --disk-size or --egress',
       'e.g. banger vm set box --memory 4G',
     ],
     [

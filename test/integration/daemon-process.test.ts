@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { chown, mkdir, readdir, stat } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CacheName } from '../../src/config/layout.js';
 import { alive, daemonPids, makeSandbox, waitFor, type Sandbox } from '../helpers/sandbox.js';
 
 // bangerd as a real process, driven through the real CLI (dist/) over its socket.
@@ -42,6 +44,8 @@ describe('bangerd as a process', () => {
     assert.equal((await stat(sb.layout.socket)).mode & 0o777, 0o600);
     assert.equal((await stat(sb.layout.runtimeDir)).mode & 0o777, 0o700);
     assert.equal((await stat(sb.layout.stateDir)).mode & 0o777, 0o700);
+    // Images are flattened there, setuid files and all: nobody else may reach them.
+    assert.equal((await stat(join(sb.layout.cacheDir, CacheName.build))).mode & 0o777, 0o700);
     assert.ok((await readdir(sb.layout.stateDir)).includes('bangerd.log'));
   });
 

@@ -114,6 +114,7 @@ test('the kit records its packages and programs, all under its prefix', () => {
     'tmux',
     'git',
     'tar',
+    'perl',
     'setpriv',
     'banger-as',
   ])
@@ -198,7 +199,7 @@ test('ssh into the foreign root runs the kit’s tmux, git and tar; sftp works',
       '-p',
       String(port),
       'root@127.0.0.1',
-      'echo hi; tmux -V; git --version; "$(which tar)" --version | head -1; which tar; id -un; grep -c . /etc/passwd',
+      'echo hi; tmux -V; git --version; "$(which tar)" --version | head -1; which tar; id -un; grep -c . /etc/passwd; perl -e \'print 6 * 7, "\\n"\'',
     ],
     { reject: false, timeout: 60_000 },
   );
@@ -212,6 +213,8 @@ test('ssh into the foreign root runs the kit’s tmux, git and tar; sftp works',
     'root',
     // in the session, /etc/passwd is the bind-mounted copy with sshd added
     '2',
+    // the kit's perl, a bare interpreter (the warm-start identity hook uses no modules)
+    '42',
   ]);
 
   const git = await execa(

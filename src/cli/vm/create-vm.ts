@@ -40,6 +40,7 @@ export async function createVm(
             ...(flags.name !== undefined ? { name: flags.name } : {}),
             ...(flags.image !== undefined ? { image: flags.image } : {}),
             ...(flags.nat ? { nat: true } : {}),
+            ...(flags.egress !== undefined ? { egress: flags.egress } : {}),
             ...(flags.network !== undefined ? { network: flags.network } : {}),
             ...(workspace !== undefined ? { workspace } : {}),
             ...(flags.publish?.length ? { publish: flags.publish } : {}),

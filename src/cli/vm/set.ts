@@ -7,7 +7,9 @@ import { addSpecFlags, type SpecFlags } from './spec-flags.js';
 export function registerVmSet(vm: Command): void {
   const set = vm
     .command('set')
-    .description("Change a stopped VM's vCPUs, memory or work disk size (the disk only grows)")
+    .description(
+      "Change a stopped VM's vCPUs, memory or work disk size (the disk only grows), or any VM's egress",
+    )
     .argument('<name>', 'the VM to change');
   addSpecFlags(set)
     .addHelpText(
@@ -15,25 +17,38 @@ export function registerVmSet(vm: Command): void {
       examples([
         'banger vm set blue-fox --memory 4G',
         'banger vm set blue-fox --vcpu 4 --disk-size 20G',
+        'banger vm set blue-fox --egress pypi.org,files.pythonhosted.org',
       ]),
     )
+    .option(
+      '--egress <policy>',
+      "what the guest may reach outside: none, all, or names (HTTP(S) through banger's proxy); a running VM gets it at its next connection",
+    )
     .hook('preAction', (_, cmd) => {
-      const { vcpu, memory, diskSize } = cmd.opts<SpecFlags>();
-      if (vcpu === undefined && memory === undefined && diskSize === undefined)
-        throw new UsageError('nothing to change: give --vcpu, --memory or --disk-size', {
+      const { vcpu, memory, diskSize, egress } = cmd.opts<SpecFlags & { egress?: string }>();
+      if (vcpu === undefined && memory === undefined && diskSize === undefined && !egress)
+        throw new UsageError('nothing to change: give --vcpu, --memory, --disk-size or --egress', {
           hint: `e.g. banger vm set ${cmd.args[0] ?? 'NAME'} --memory 4G`,
         });
     })
-    .action(async (ref: string, flags: SpecFlags) => {
+    .action(async (ref: string, flags: SpecFlags & { egress?: string }) => {
       const { withDaemon } = await import('../with-daemon.js');
-      const v = await withDaemon((c) =>
-        c.call('vm.set', {
-          ref,
-          ...(flags.vcpu !== undefined ? { vcpu: flags.vcpu } : {}),
-          ...(flags.memory !== undefined ? { memoryMiB: flags.memory } : {}),
-          ...(flags.diskSize !== undefined ? { diskBytes: flags.diskSize } : {}),
-        }),
+      const resize = [flags.vcpu, flags.memory, flags.diskSize].some((f) => f !== undefined);
+      const v = await withDaemon(async (c) => {
+        let detail = resize
+          ? await c.call('vm.set', {
+              ref,
+              ...(flags.vcpu !== undefined ? { vcpu: flags.vcpu } : {}),
+              ...(flags.memory !== undefined ? { memoryMiB: flags.memory } : {}),
+              ...(flags.diskSize !== undefined ? { diskBytes: flags.diskSize } : {}),
+            })
+          : undefined;
+        if (flags.egress !== undefined)
+          detail = await c.call('vm.egress.set', { ref, egress: flags.egress });
+        return detail!;
+      });
+      process.stdout.write(
+        `${v.name}: ${resize ? formatSpec(v) : ''}${resize && flags.egress ? ' · ' : ''}${flags.egress ? `egress ${v.egress}` : ''}\n`,
       );
-      process.stdout.write(`${v.name}: ${formatSpec(v)}\n`);
     });
 }

@@ -21,6 +21,7 @@ export function registerVmShow(vm: Command): void {
         ['vmm', v.vmm],
         ['pid', v.pid?.toString()],
         ['network', networkLine(v)],
+        ['egress', egressLine(v.egress)],
         [
           'ssh',
           v.network === 'tap'
@@ -44,8 +45,13 @@ export function registerVmShow(vm: Command): void {
     });
 }
 
-function networkLine(v: { network: string; nat: boolean; guestIp?: string | null | undefined }) {
-  if (v.network === 'tap')
-    return `tap, address ${v.guestIp ?? '?'}${v.nat ? ' + nat' : " (guest reaches only banger's DNS)"}`;
-  return `${v.network}${v.nat ? ' + nat' : ' (guest reaches only the host ssh forward)'}`;
+function networkLine(v: { network: string; guestIp?: string | null | undefined }) {
+  return v.network === 'tap' ? `tap, address ${v.guestIp ?? '?'}` : v.network;
+}
+
+/** What the guest reaches outside, as `vm show` says it. */
+function egressLine(egress: string): string {
+  if (egress === 'all') return 'all (NAT)';
+  if (egress === 'none') return 'none (nothing outside)';
+  return `${egress.split(',').join(', ')} (HTTP(S) through banger's proxy)`;
 }

@@ -21,6 +21,7 @@ export interface CreateFlags extends SpecFlags {
   name?: string;
   image?: string;
   nat?: boolean;
+  egress?: string;
   network?: 'user' | 'tap';
   publish?: PublishRequest[];
   sshWaitSeconds?: number;
@@ -154,7 +155,11 @@ export function addCreateFlags(cmd: Command): Command {
       'user (rootless, ssh forwarded from 127.0.0.1) or tap (a bridge, its own address, name.vm); default: network.mode',
     ).choices(['user', 'tap']),
   );
-  cmd.option('--nat', 'let the guest reach outside networks (default: network.nat, off)');
+  cmd.option(
+    '--egress <policy>',
+    "what the guest may reach outside: none, all, or names for HTTP(S) through banger's proxy (pypi.org,*.npmjs.org); default: network.egress, none",
+  );
+  cmd.option('--nat', 'the same as --egress all');
   cmd.option(
     '--cold',
     'boot the VM even when a warm-start template of its image and size would resume it in about a second',

@@ -7,6 +7,7 @@ import {
   sshOptions,
   type SshTarget,
 } from '../../ssh/options.js';
+import { isProxyVariable } from '../../egress/guest-env.js';
 import { contextPrefix, type RunContext } from '../../ssh/run-context.js';
 import { withDaemon } from '../with-daemon.js';
 
@@ -22,14 +23,14 @@ export const INTERRUPTED = 128 + constants.signals.SIGINT;
 export async function sshSession(
   target: SshTarget & { name?: string },
   command: readonly string[] | undefined,
-  how: { cwd?: string; context?: RunContext; tty?: boolean } = {},
+  how: { cwd?: string; context?: RunContext; tty?: boolean; loginShell?: boolean } = {},
 ): Promise<number> {
   const tty = how.tty ?? Boolean(process.stdin.isTTY);
   const args = [
     ...sshOptions(target),
     tty ? '-t' : '-T',
     sshDestination(target),
-    ...remote(command, how.cwd, how.context),
+    ...remote(command, how.cwd, how.context, how.loginShell),
   ];
   let interrupted = false;
   const onInterrupt = () => void (interrupted = true);
@@ -51,6 +52,16 @@ export async function sshSession(
   } finally {
     process.off('SIGINT', onInterrupt);
   }
+}
+
+/**
+ * What `vm ssh` keeps of a VM's run context: only the egress proxy's variables. It is ssh,
+ * logging in as root with sshd's environment, but a VM whose one way out is the proxy
+ * should reach its listed names from a shell too.
+ */
+export function proxyContext(run: RunContext | undefined): RunContext | undefined {
+  const env = (run?.env ?? []).filter(isProxyVariable);
+  return env.length > 0 ? { env } : undefined;
 }
 
 export async function sshTargetFor(
@@ -75,12 +86,14 @@ export function remote(
   command: readonly string[] | undefined,
   cwd: string | undefined,
   context?: RunContext,
+  loginShell = false,
 ): string[] {
   const { prelude, runAs } = contextPrefix(context, cwd);
   if (command === undefined) {
     if (!prelude && !runAs) return [];
-    // The image's environment would be reset by a login shell's profile.
-    return [`${prelude}exec ${runAs}${context ? '/bin/sh' : '"${SHELL:-/bin/sh}" -l'}`];
+    // The image's environment would be reset by a login shell's profile (not the proxy's).
+    const shell = context && !loginShell ? '/bin/sh' : '"${SHELL:-/bin/sh}" -l';
+    return [`${prelude}exec ${runAs}${shell}`];
   }
   return [`trap 'exit ${INTERRUPTED}' INT; ${prelude}${runAs}${remoteCommand(command)}; exit $?`];
 }

@@ -24,8 +24,10 @@ export function registerVmSsh(vm: Command): void {
     .action(async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
       const { operands, command } = parseGuestCommand(cmd, EXAMPLE);
-      const { sshSession, sshTargetFor } = await import('./ssh-session.js');
-      const code = await sshSession(await sshTargetFor(operands[0]!), command);
+      const { proxyContext, sshSession, sshTargetFor } = await import('./ssh-session.js');
+      const target = await sshTargetFor(operands[0]!);
+      const context = proxyContext(target.run);
+      const code = await sshSession(target, command, context ? { context, loginShell: true } : {});
       if (code !== 0) throw new RemoteExitError(code);
     });
 }

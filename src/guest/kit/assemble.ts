@@ -19,6 +19,7 @@ import {
   GIT_CORE_LEFT_OUT,
   inKit,
   KIT_APPLETS,
+  KIT_FALLBACK_APPLETS,
   KIT_PREFIX,
   KIT_PROGRAMS,
   KIT_SUITE,
@@ -95,6 +96,9 @@ export async function assembleKit(
   await writeExecutable(join(kit, RUN_AS), runAsScript());
   // Images made for containers have no kmod: banger loads virtio_console with these.
   for (const applet of KIT_APPLETS) await symlink('busybox', join(kit, KitPath.bin, applet));
+  await mkdir(join(kit, KitPath.fallbackBin), { recursive: true });
+  for (const applet of KIT_FALLBACK_APPLETS)
+    await symlink(inKit(KitPath.busybox), join(kit, KitPath.fallbackBin, applet));
   await writeKitBootFiles(kit);
 
   const manifest: KitManifest = {
@@ -108,6 +112,7 @@ export async function assembleKit(
         ['ssh-keygen', 'bin/ssh-keygen'],
         ['busybox', KitPath.busybox],
         ['tar', 'bin/tar'],
+        ['perl', 'bin/perl'],
         ['setpriv', KitPath.setpriv],
         ['banger-as', RUN_AS],
         ...Object.keys(wrappers).map((name) => [name, `${KitPath.bin}/${name}`]),

@@ -18,6 +18,8 @@ export const KitPath = {
   busybox: 'bin/busybox',
   setpriv: 'bin/setpriv',
   bin: 'bin',
+  /** busybox applets at the end of a session's PATH: what a minimal image lacks. */
+  fallbackBin: 'libexec/busybox-bin',
   gitCore: 'libexec/git-core',
   gitTemplates: 'share/git-core/templates',
   tmux: 'libexec/tmux',
@@ -49,6 +51,8 @@ export const KIT_PACKAGES = [
   'ncurses-base',
   'libc-bin',
   'libgcc-s1',
+  // perl, for the warm-start identity hook (src/vm/warm/guest-hook.ts): Essential, so named.
+  'perl-base',
 ] as const;
 
 /**
@@ -63,10 +67,24 @@ export const KIT_PROGRAMS: readonly { from: string; to: string }[] = [
   { from: '/bin/tar', to: 'bin/tar' },
   { from: '/usr/bin/setpriv', to: KitPath.setpriv },
   { from: '/usr/bin/tmux', to: KitPath.tmux },
+  { from: '/usr/bin/perl', to: 'bin/perl' },
 ];
 
 /** busybox applets linked in the kit's bin/ (the kernel modules disk makes them useful). */
 export const KIT_APPLETS = ['modprobe', 'lsmod'] as const;
+
+/**
+ * busybox applets linked in the kit's fallback bin/, last on a session's PATH: an image
+ * made for containers may have no `rm`, `grep` or `setsid`, and banger's own guest scripts
+ * (the identity hook, exec's stop, the template's settling) need them. The image's own
+ * programs come first wherever it has them.
+ */
+export const KIT_FALLBACK_APPLETS = [
+  ...['awk', 'basename', 'cat', 'chmod', 'chown', 'cp', 'cut', 'date', 'dirname', 'du', 'env'],
+  ...['find', 'grep', 'head', 'hostname', 'id', 'ip', 'kill', 'ln', 'ls', 'mkdir', 'mv'],
+  ...['pgrep', 'pkill', 'printf', 'ps', 'readlink', 'rm', 'rmdir', 'sed', 'setsid', 'sleep'],
+  ...['sort', 'stat', 'sync', 'tail', 'test', 'timeout', 'touch', 'tr', 'uniq', 'wc', 'xargs'],
+] as const;
 
 /**
  * git's helpers that speak HTTP, IMAP or run a daemon: they pull in libcurl and GnuTLS

@@ -28,7 +28,7 @@ test("the kit's sshd_config is the golden drop-in, banger's host key and the for
     'PidFile /run/banger-kit-sshd.pid',
     'Subsystem sftp /run/banger-kit/libexec/sftp-server',
     'ModuliFile /run/banger-kit/etc/moduli',
-    'SetEnv PATH=/run/banger-kit/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'SetEnv PATH=/run/banger-kit/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/run/banger-kit/libexec/busybox-bin',
   ]);
   // Every directive of the golden drop-in, and nothing else from it.
   const golden = await readFile(assetPath('sshd-99-banger.conf'), 'utf8');

@@ -2,8 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { assetPath } from '../install.js';
 import { inKit, KitPath } from './layout.js';
 
-/** PATH of a session: the kit's tools first, so banger finds GNU tar and git on any image. */
-export const KIT_SESSION_PATH = `${inKit(KitPath.bin)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+/**
+ * PATH of a session: the kit's tools first, so banger finds GNU tar and git on any image;
+ * busybox applets last, for what the image lacks.
+ */
+export const KIT_SESSION_PATH = `${inKit(KitPath.bin)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${inKit(KitPath.fallbackBin)}`;
 
 /** Where the kit's sshd writes its pid and log (the guest's /run is a tmpfs). */
 export const KIT_SSHD_PID = '/run/banger-kit-sshd.pid';

@@ -1,6 +1,7 @@
 // A content-addressed blob store (`<dir>/<hex>`) that never serves a partial or unverified blob:
 // a download goes to `<hex>.partial`, is hashed while it streams, checked for digest and size,
 // then renamed. A later attempt resumes a partial file with Range and verifies the whole.
+import { isDiskFull } from '../../system/disk-full.js';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -184,6 +185,8 @@ export class BlobCache {
     try {
       await this.resume(blob, source, partial, path, options);
     } catch (err) {
+      // A part kept to resume is worth nothing on a full disk: it is what fills it.
+      if (isDiskFull(err)) await rm(partial, { force: true });
       // The old part may be what is wrong: a resumed blob that fails to verify starts over once.
       if (resumable && err instanceof DigestMismatch) {
         throw new Interrupted('the resumed download did not verify; starting over');

@@ -185,3 +185,44 @@ test('a cancelled flatten stops with Cancelled', async () => {
     (err: unknown) => err instanceof BangerError && err.code === ErrorCode.Cancelled,
   );
 });
+
+test('a layer unpacking past the room given stops before writing the member that would pass it', async () => {
+  // 64 MiB of zeros: 64 KiB gzipped, a thousand to one.
+  const bomb: TarMember[] = [
+    { name: 'small', body: 'x'.repeat(1000) },
+    { name: 'zeros', body: Buffer.alloc(64 * 2 ** 20) },
+  ];
+  const blob = await layerOf(tmp.dir, bomb, MEDIA.gzip);
+  const dest = await tmp.freshRoot();
+  const asked: number[] = [];
+  const room = {
+    bytes: 16 * 2 ** 20,
+    tooBig: (bytes: number) => {
+      asked.push(bytes);
+      return new BangerError(ErrorCode.DiskFull, `no room for ${bytes}`, { hint: 'free space' });
+    },
+  };
+  await assert.rejects(
+    flattenLayers([blob], dest, { runner: realRunner, room }),
+    (err: unknown) => {
+      assert.ok(err instanceof BangerError, String(err));
+      assert.equal(err.code, ErrorCode.DiskFull);
+      assert.match(err.message, /^layer sha256:[0-9a-f]{12}: no room for 67109864$/);
+      assert.equal(err.hint, 'free space');
+      return true;
+    },
+  );
+  assert.deepEqual(asked, [1000 + 64 * 2 ** 20]);
+  assert.deepEqual(await readdir(dest), ['small'], 'the member past the room was never written');
+  // Counted across layers: two that fit alone, not together.
+  const half: TarMember[] = [{ name: 'half', body: Buffer.alloc(10 * 2 ** 20) }];
+  const again: TarMember[] = [{ name: 'again', body: Buffer.alloc(10 * 2 ** 20) }];
+  await assert.rejects(
+    flattenLayers(
+      [await layerOf(tmp.dir, half, MEDIA.gzip), await layerOf(tmp.dir, again, MEDIA.gzip)],
+      await tmp.freshRoot(),
+      { runner: realRunner, room },
+    ),
+    /no room for 20971520$/,
+  );
+});

@@ -9,6 +9,7 @@ import { formatSize, formatSizeApprox } from '../../config/size.js';
 import { ext4SizeFor, treeBytes, type TreeMetadata } from '../../disk/ext4.js';
 import { BangerError, ErrorCode, SubprocessError, errorMessage } from '../../errors.js';
 import type { Runner } from '../../system/runner.js';
+import { zstdComplaint } from '../../catalog/tar-zst.js';
 import { assertEmpty } from '../flatten-tar.js';
 import { TarStreamError, TreeWriter, memberPath, unsafe, walkTar } from '../tree-writer.js';
 import { layerCompression, type Compression } from './manifest.js';
@@ -24,6 +25,11 @@ export interface Layer {
 export interface FlattenOptions {
   runner: Runner;
   signal?: AbortSignal;
+  /**
+   * The most the layers' file bytes may add up to (the room the disk can give): a layer
+   * past it stops with `tooBig()`, before the disk is full, however well it compresses.
+   */
+  room?: { bytes: number; tooBig(bytes: number): BangerError };
 }
 
 export interface FlattenedImage {
@@ -54,9 +60,10 @@ export async function flattenLayers(
   for (const layer of layers) compression(layer); // refuse before writing anything
   await assertEmpty(destDir);
   const writer = new TreeWriter(destDir, { replaceDirs: true, recordParents: true });
+  const used = { bytes: 0 };
   for (const layer of layers) {
     if (options.signal?.aborted) throw cancelled(layer);
-    await applyLayer(layer, writer, options);
+    await applyLayer(layer, writer, options, used);
   }
   for (const marker of MARKERS) {
     // Below a symlinked parent (run -> var/run) it is not ours to remove: links are not followed.
@@ -111,16 +118,22 @@ async function applyLayer(
   layer: Layer,
   writer: TreeWriter,
   options: FlattenOptions,
+  used: { bytes: number },
 ): Promise<void> {
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const { stream, done } = decompressed(layer, options.runner, signal);
-  const apply = new LayerApplier(writer);
+  const apply = new LayerApplier(writer, (bytes) => {
+    used.bytes += bytes;
+    if (options.room && used.bytes > options.room.bytes) throw options.room.tooBig(used.bytes);
+  });
   const onEntry = (header: Header, body: AsyncIterable<Uint8Array>) => apply.entry(header, body);
   const [walk, decompress] = await Promise.allSettled([
     walkTar(stream, `layer ${short(layer.digest)}`, onEntry, options.signal).catch(
       (err: unknown) => {
-        stop.abort(); // the decompressor has no reader any more
+        // The decompressor has no reader any more; but a tar that ended early read its end:
+        // it exits by itself, with its own verdict on the stream (killed, it would have none).
+        if (!(err instanceof TarStreamError && EARLY_END.test(err.message))) stop.abort();
         throw err;
       },
     ),
@@ -133,10 +146,16 @@ async function applyLayer(
   }
   // A tar that ended early is the decompressor's to explain; any other tar error came first.
   if (tarError !== undefined && !EARLY_END.test(tarError.message)) throw tarError;
-  if (decompress.status === 'rejected') {
+  // A decompressor killed because the tar had stopped reading says nothing about its stream.
+  const killedHere =
+    stop.signal.aborted &&
+    decompress.status === 'rejected' &&
+    decompress.reason instanceof SubprocessError &&
+    decompress.reason.exitCode === undefined;
+  if (decompress.status === 'rejected' && !killedHere) {
     const why =
       decompress.reason instanceof SubprocessError
-        ? decompress.reason.stderrTail
+        ? zstdComplaint(decompress.reason)
         : errorMessage(decompress.reason);
     throw new BangerError(
       ErrorCode.InvalidParams,
@@ -189,12 +208,17 @@ class LayerApplier {
   readonly #written = new Set<string>();
   readonly #parents = new Set<string>();
 
-  constructor(readonly writer: TreeWriter) {}
+  /** `count` hears of each member's size before it is written (and may refuse it). */
+  constructor(
+    readonly writer: TreeWriter,
+    readonly count: (bytes: number) => void,
+  ) {}
 
   async entry(header: Header, body: AsyncIterable<Uint8Array>): Promise<void> {
     const path = memberPath(header.name);
     const base = posix.basename(path);
     if (!base.startsWith('.wh.')) {
+      this.count(header.size ?? 0);
       const written = await this.writer.add(header, body);
       if (written !== undefined) this.#mark(written);
       return;
@@ -244,7 +268,10 @@ function inLayer(layer: Layer, err: unknown): BangerError {
       },
     );
   }
-  return new BangerError(err.code, `layer ${short(layer.digest)}: ${err.message}`, { cause: err });
+  return new BangerError(err.code, `layer ${short(layer.digest)}: ${err.message}`, {
+    cause: err,
+    ...(err.hint ? { hint: err.hint } : {}),
+  });
 }
 
 /** "sha256:0123456789ab", enough to tell layers apart in a message. */

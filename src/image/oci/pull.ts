@@ -12,6 +12,7 @@ import type { Store } from '../../store/store.js';
 import { newId, Staging } from '../../system/atomic-publish.js';
 import type { OpContext } from '../../system/operation.js';
 import type { Runner } from '../../system/runner.js';
+import { roomOn } from '../../system/disk-full.js';
 import { removeWorkDir } from '../../system/work-dir.js';
 import { BlobCache } from './blob-cache.js';
 import { flattenLayers, imageSizeFor } from './flatten-layers.js';
@@ -104,6 +105,7 @@ export async function pullOciImage(
       const tree = join(workDir, 'tree');
       await mkdir(tree, { recursive: true });
       op.progress('flatten', `${image.layers.length} layers`);
+      const room = await roomOn(tree);
       const flat = await flattenLayers(
         image.layers.map((layer, i) => ({
           digest: layer.digest,
@@ -111,7 +113,21 @@ export async function pullOciImage(
           open: () => createReadStream(paths[i]!),
         })),
         tree,
-        { runner, signal: op.signal },
+        {
+          runner,
+          signal: op.signal,
+          room: {
+            bytes: room.bytes,
+            tooBig: (bytes) =>
+              new BangerError(
+                ErrorCode.DiskFull,
+                `${shown} unpacks to more than the disk holding banger's cache can take: past ${formatSizeApprox(bytes)}, with ${formatSizeApprox(room.bytes)} free on ${room.mountPoint}${room.source ? ` (${room.source})` : ''} besides the ${formatSizeApprox(room.reserve)} kept for the host; nothing was kept`,
+                {
+                  hint: `free space on ${room.mountPoint}, or move banger's cache (XDG_CACHE_HOME) to a bigger disk`,
+                },
+              ),
+          },
+        },
       );
       // The tree is complete here: refuse it before an ext4 is made of it.
       if (!flat.hasShell)

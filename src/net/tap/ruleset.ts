@@ -20,6 +20,8 @@ export interface RulesetInput {
   hostIp: string;
   /** The port banger's DNS responder listens on; guests ask port 53 on the bridge address. */
   dnsPort: number;
+  /** The egress proxy's port on the bridge address: how a guest without NAT reaches names. */
+  egressPort: number;
   vmToVm: boolean;
   vms: readonly RulesetVm[];
 }
@@ -51,11 +53,12 @@ export function removeScript(): string {
 }
 
 /**
- * Guests reach the host for DNS only (port 53 on the bridge address is redirected to the
- * responder), answers to connections the host opened, and the outside only when their VM
- * has NAT (masqueraded). Nothing from outside reaches a guest unasked.
+ * Guests reach the host for DNS (port 53 on the bridge address is redirected to the
+ * responder) and the egress proxy only, answers to connections the host opened, and the
+ * outside only when their VM has NAT (masqueraded). Nothing from outside reaches a guest
+ * unasked.
  */
-function inetTable({ bridge, hostIp, dnsPort, vms }: RulesetInput): string {
+function inetTable({ bridge, hostIp, dnsPort, egressPort, vms }: RulesetInput): string {
   const br = q(bridge);
   const nat = vms.filter((v) => v.nat).map((v) => v.ip);
   return `table inet ${NFT_TABLE} {
@@ -66,6 +69,7 @@ function inetTable({ bridge, hostIp, dnsPort, vms }: RulesetInput): string {
     type filter hook input priority filter; policy accept;
     iifname ${br} ct state established,related accept
     iifname ${br} ip daddr ${hostIp} meta l4proto { tcp, udp } th dport ${dnsPort} accept
+    iifname ${br} ip daddr ${hostIp} tcp dport ${egressPort} accept
     iifname ${br} drop
   }
   chain forward {

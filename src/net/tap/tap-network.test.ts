@@ -74,7 +74,13 @@ const runner: Runner = {
 
 const supported = () => Promise.resolve({ ok: true, missing: [] });
 const log = { info: () => {}, warn: () => {} };
-const config = { bridge: 'banger0', subnet: '172.30.0.0/24', dnsPort: 42069, vmToVm: false };
+const config = {
+  bridge: 'banger0',
+  subnet: '172.30.0.0/24',
+  dnsPort: 42069,
+  egressPort: 42070,
+  vmToVm: false,
+};
 
 function network(over: Partial<ConstructorParameters<typeof TapNetwork>[0]> = {}): TapNetwork {
   return new TapNetwork({
@@ -106,7 +112,8 @@ function vm(id: string, guestIp: string, over: Partial<VmRecord> = {}): VmRecord
   const now = new Date().toISOString();
   return {
     ...{ id, name: `vm-${id}`, imageId: 'i', state: 'running', vcpu: 1, memoryMiB: 256 },
-    ...{ diskBytes: 1, networkMode: 'tap', nat: false, guestIp, sshPort: 0, dir: '/x' },
+    ...{ diskBytes: 1, networkMode: 'tap', nat: false, egress: 'none', guestIp, sshPort: 0 },
+    dir: '/x',
     ...{ lastError: null, createdAt: now, updatedAt: now, owner: null },
     ...over,
   };

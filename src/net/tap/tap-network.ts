@@ -16,6 +16,8 @@ export interface TapConfig {
   bridge: string;
   subnet: string;
   dnsPort: number;
+  /** The egress proxy's port on the bridge address. */
+  egressPort: number;
   vmToVm: boolean;
 }
 
@@ -35,6 +37,10 @@ export interface TapDeps {
   dns?: () => Promise<VmDns>;
   /** systemd-resolved's control socket: when it exists, `.vm` on the bridge goes to banger. */
   resolvedSocket?: string;
+  /** The egress proxy (egress/service.ts), listening on the bridge address with the bridge. */
+  egress?: {
+    openShared(host: string, port: number, vmAt: (ip: string) => string | undefined): Promise<void>;
+  };
 }
 
 /** What the tap network needs of the DNS responder (net/dns/server.ts). */
@@ -186,6 +192,21 @@ export class TapNetwork implements NetworkProvider {
     return [...this.attached.values()].find((v) => v.ip === ip);
   }
 
+  /** The id of the running VM at this address (the egress proxy's clients). */
+  vmIdAt(ip: string): string | undefined {
+    for (const [id, v] of this.attached) if (v.ip === ip) return id;
+    return undefined;
+  }
+
+  /** A running VM's egress changed to or from `all` (`vm set --egress`): its rules follow. */
+  async setNat(vmId: string, nat: boolean): Promise<void> {
+    const v = this.attached.get(vmId);
+    if (!v || v.nat === nat) return;
+    this.attached.set(vmId, { ...v, nat });
+    await this.applyRules();
+    if (nat) await this.enableForwarding();
+  }
+
   /**
    * The daemon closes: the pool's taps go and systemd-resolved forgets the `.vm` route (no
    * responder answers it now); the VMs' taps, bridge and rules stay with the VMs.
@@ -225,6 +246,9 @@ export class TapNetwork implements NetworkProvider {
       this.dns = dns;
       this.updateRecords();
     }
+    await this.deps.egress?.openShared(this.hostIp, this.deps.config.egressPort, (ip) =>
+      this.vmIdAt(ip),
+    );
     await this.routeResolved();
   }
 
@@ -280,6 +304,7 @@ export class TapNetwork implements NetworkProvider {
               bridge: this.deps.config.bridge,
               hostIp: this.hostIp,
               dnsPort: this.deps.config.dnsPort,
+              egressPort: this.deps.config.egressPort,
               vmToVm: this.deps.config.vmToVm,
               vms,
             });

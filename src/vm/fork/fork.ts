@@ -42,12 +42,6 @@ export async function forkVm(
     throw new BangerError(ErrorCode.NotImplemented, `vm "${parent.name}" cannot be forked here`);
   const image = ctx.store.images.findById(parent.imageId);
   if (!image) throw new BangerError(ErrorCode.NotFound, `vm "${parent.name}": its image is gone`);
-  if (image.oci)
-    throw new BangerError(
-      ErrorCode.InvalidParams,
-      `vm "${parent.name}" cannot be forked yet: it runs a pulled OCI image (the guest kit has no perl for the identity hook)`,
-      { hint: 'fork VMs of images banger built or registered' },
-    );
   const names = reserveNames(ctx, parent.name, request);
   const id = newId();
   const staging = await Staging.create(join(ctx.layout.runtimeDir, FileName.forksDir), id);
@@ -99,7 +93,7 @@ export async function forkVm(
               memoryMiB: parent.memoryMiB,
               diskBytes: parent.diskBytes,
               network: parent.networkMode,
-              nat: parent.nat,
+              egress: parent.egress,
               // A child belongs to whoever the parent belongs to (an MCP session's fork).
               owner: parent.owner ?? undefined,
             },

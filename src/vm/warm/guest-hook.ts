@@ -6,6 +6,7 @@ import { sshScript } from '../../ssh/connection.js';
 import type { SshTarget } from '../../ssh/options.js';
 import type { Runner } from '../../system/runner.js';
 import { PROVIDED_HOST_KEY } from '../disks.js';
+import { inKit, KitPath } from '../../guest/kit/layout.js';
 import { parseBootId } from './boot-id.js';
 
 // A VM resumed from a template wakes up as the template: its hostname, machine-id, ssh host
@@ -22,7 +23,8 @@ const GUEST_HOST_KEY = `/root${PROVIDED_HOST_KEY}`;
 const ANSWER = 'banger-warm:';
 
 /**
- * The hook, in perl (every Debian system has perl-base): it is already running in the saved
+ * The hook, in perl (every Debian system has perl-base, and banger's guest kit carries one
+ * for pulled images; it uses no modules, so a bare interpreter runs it): it is already running in the saved
  * memory, so a resumed VM pays no process start — under TCG a shell that forks `date`,
  * `hostname` and a perl for the ioctl took ~0.9 s, this ~0.3 s from connect to answer (most
  * of it TCG translating the code again after the resume). Its errors go to
@@ -36,11 +38,11 @@ const ANSWER = 'banger-warm:';
  * - time: clock_settime(CLOCK_REALTIME); name: sethostname plus /etc/hostname and /etc/hosts;
  *   machine-id; hostkey (hex) and hostkeypub: the ssh host key sshd reads at each login.
  * - net (tap networking only): the VM's own MAC, address, gateway and DNS, set with one
- *   `ip -batch` (the NIC kept the template's MAC in its saved state; the guest sets it).
+ *   `ip -batch` (the NIC kept the template's MAC in its saved state; the guest sets it), or
+ *   one busybox `ip` per step on an image without iproute2 (busybox has no -batch).
  * x86_64 syscall and ioctl numbers: banger's guests are amd64.
  */
-const HOOK = String.raw`use strict;
-my ($dev) = @ARGV;
+const HOOK = String.raw`my ($dev, $ipmode) = @ARGV;
 open(my $port, '+<', $dev) or die "open $dev: $!";
 binmode $port;
 my $buf = '';
@@ -73,11 +75,15 @@ if (defined $v{net}) {
   my ($mac, $addr, $gw, $dns) = split(/ /, $v{net});
   my $if;
   if (opendir(my $d, '/sys/class/net')) { ($if) = grep { !/^\.|^lo$/ } sort readdir($d); closedir($d); }
+  my @steps = ("link set dev $if down", "link set dev $if address $mac", "link set dev $if up",
+    "addr flush dev $if", "addr add $addr dev $if", "route replace default via $gw dev $if");
   my $ok = 0;
-  if ($if && open(my $ip, '|-', 'ip', '-batch', '-')) {
-    print $ip "link set dev $if down\nlink set dev $if address $mac\nlink set dev $if up\n",
-      "addr flush dev $if\naddr add $addr dev $if\nroute replace default via $gw dev $if\n";
-    $ok = close($ip);
+  if (!$if) {
+  } elsif ($ipmode eq 'batch') {
+    if (open(my $ip, '|-', 'ip', '-batch', '-')) { print $ip map { "$_\n" } @steps; $ok = close($ip); }
+  } else {
+    $ok = 1;
+    for my $step (@steps) { system($ipmode, 'ip', split(/ /, $step)) == 0 or $ok = 0; }
   }
   ($ok && put('/etc/resolv.conf', 0644, join('', map { "nameserver $_\n" } split(/,/, $dns))))
     or push @fail, 'net';
@@ -93,9 +99,13 @@ while (sysread($port, my $rest, 4096)) {}
  * port's driver, finds the port, writes the hook and starts it detached (it outlives the ssh
  * session), then prints the guest's boot_id (boot-id.ts rewrites it in each resumed VM).
  * Exits non-zero, with the reason on stderr, when the guest has no data port or no perl.
+ * On a pulled image the tools it needs beyond the image's come from the kit (its perl first
+ * on PATH, busybox's setsid and the rest last).
  */
 const START_HOOK_SCRIPT = `set -eu
 command -v perl >/dev/null || { echo "the image has no perl (the identity hook is a perl script)" >&2; exit 1; }
+# iproute2's ip takes the network steps in one -batch; busybox's (a pulled image) one by one.
+if ip -V 2>&1 | grep -q iproute2; then ipmode=batch; else ipmode=${inKit(KitPath.busybox)}; fi
 modprobe -q virtio_console 2>/dev/null || true
 dev=
 i=0
@@ -108,7 +118,7 @@ while [ -z "$dev" ]; do
 done
 cat > ${HOOK_PATH} <<'BANGER_HOOK'
 ${HOOK}BANGER_HOOK
-setsid perl ${HOOK_PATH} "$dev" </dev/null >/dev/null 2>/run/banger-warm-hook.err &
+setsid perl ${HOOK_PATH} "$dev" "$ipmode" </dev/null >/dev/null 2>/run/banger-warm-hook.err &
 cat /proc/sys/kernel/random/boot_id
 `;
 

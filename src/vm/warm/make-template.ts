@@ -1,10 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { sshControlPath, TemplateFileName, vmFiles } from '../../config/layout.js';
 import { debugfsCat } from '../../disk/debugfs.js';
 import { BangerError, ErrorCode } from '../../errors.js';
-import { ensureMaster, exitMaster, sshScript } from '../../ssh/connection.js';
+import { exitMaster, sshScript } from '../../ssh/connection.js';
 import { pinHostKey } from '../../ssh/known-hosts.js';
 import type { SshTarget } from '../../ssh/options.js';
 import type { ImageRecord } from '../../store/images.js';
@@ -12,7 +12,7 @@ import type { VmRecord } from '../../store/vms.js';
 import { fsyncFile, Staging } from '../../system/atomic-publish.js';
 import type { OpContext } from '../../system/operation.js';
 import type { Snapshots, VmHandles } from '../../vmm/vmm.js';
-import { launchSpec } from '../boot.js';
+import { launchSpec, loginUntil } from '../boot.js';
 import type { VmContext } from '../context.js';
 import {
   createOverlay,
@@ -22,7 +22,7 @@ import {
   seedHostKey,
 } from '../disks.js';
 import { syncFiles } from '../file-sync.js';
-import { consoleTail, waitForReadyLine } from '../readiness.js';
+import { consoleEnd, waitForReadyLine } from '../readiness.js';
 import { findBootId } from './boot-id.js';
 import { SETTLE_SCRIPT, startHook } from './guest-hook.js';
 import { templateKey, type TemplateShape } from './shape.js';
@@ -72,7 +72,7 @@ export async function makeTemplate(
     await waitReady(vm, handles, vmm.alive.bind(vmm), op);
     const bootMs = Date.now() - started;
     target = await templateTarget(ctx, vm, provider.sshEndpoint(vm, handles));
-    await ensureMaster(target, vmFiles(vm.dir).sshLog, ctx.runner, op.signal);
+    await loginUntil(target, vmFiles(vm.dir).sshLog, ctx.runner, Date.now() + 60_000, op.signal);
     op.progress('warm', `template for ${image.name}: settling`);
     await sshScript(
       target,
@@ -175,7 +175,7 @@ async function waitReady(
     stillRunning: () => alive(handles, vm.id),
   });
   if (outcome === 'ready') return;
-  const tail = consoleTail(await readFile(handles.consoleLog, 'utf8').catch(() => ''));
+  const tail = await consoleEnd(handles.consoleLog);
   throw new BangerError(
     ErrorCode.Subprocess,
     `the template VM ${outcome === 'exited' ? 'exited during boot' : 'did not come up'}${tail ? `; its console ends with:\n${tail}` : ''}`,
@@ -200,6 +200,7 @@ export function templateRecord(
     diskBytes: shape.diskBytes,
     networkMode: shape.network ?? 'user',
     nat: false,
+    egress: 'none',
     guestIp: null,
     sshPort: 0,
     dir,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { FileSyncEntry } from '../../config/schema.js';
 import { hostPath } from '../file-sync.js';
 
@@ -28,12 +28,29 @@ export interface TemplateShape {
   sshKey: string;
   /** A digest of the [[file_sync]] entries' host files as they are now. */
   fileSync: string;
+  /**
+   * A pulled image's: which guest kit and modules disk it ran with (their names, sizes and
+   * mtimes). A resumed guest has them mounted, their blocks in its page cache: a kit that
+   * was rebuilt since means another template.
+   */
+  guestDisks?: string;
 }
 
 /** The template's directory name: a digest of its whole shape. */
 export function templateKey(shape: TemplateShape): string {
   const ordered = Object.fromEntries(Object.entries(shape).sort(([a], [b]) => a.localeCompare(b)));
   return createHash('sha256').update(JSON.stringify(ordered)).digest('hex').slice(0, 16);
+}
+
+/** The files' names, sizes and mtimes (or that one is missing), as one string. */
+export async function guestDisksDigest(files: readonly string[]): Promise<string> {
+  const parts = await Promise.all(
+    files.map(async (file) => {
+      const info = await stat(file).catch(() => undefined);
+      return `${basename(file)}:${info ? `${info.size}:${info.mtimeMs}` : 'missing'}`;
+    }),
+  );
+  return parts.join(',');
 }
 
 /**

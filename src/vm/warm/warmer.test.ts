@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TemplateFileName, vmFiles } from '../../config/layout.js';
 import { addVm, vmKit, type Kit } from '../../../test/helpers/vm-kit.js';
+import { templateKey } from './shape.js';
 import { WarmStart } from './warmer.js';
 
 // WarmStart's bookkeeping on a real store and real files, the VMM scripted.
@@ -39,21 +40,27 @@ test('reconcile: a VM whose resume a dead daemon left unfinished is removed; sta
   assert.deepEqual((await readdir(dir)).sort(), ['aaaaaaaaaaaaaaaa']);
 });
 
-test('shape: pulled images are not warm-started, templates are per network mode; the plan says cold without a template', async () => {
+test('shape: templates are per network mode; a pulled image names its kit and modules disk as they are; the plan says cold without a template', async () => {
   const warm = new WarmStart(kit.ctx, join(kit.root, 'templates-2'), false);
   const image = kit.store.images.findById('img1')!;
   const size = { vcpu: 2, memoryMiB: 1024, diskBytes: 2 ** 30 };
-  assert.ok(await warm.shapeOf(image, size));
+  const built = await warm.shapeOf(image, size);
+  assert.ok(built);
+  assert.equal(built.guestDisks, undefined);
   assert.equal((await warm.shapeOf(image, { ...size, network: 'tap' }))?.network, 'tap');
   assert.equal((await warm.shapeOf(image, size))?.network, 'user');
   const pulled = {
     ...image,
     oci: { reference: 'r', digest: 'd', env: [], workingDir: '', user: '' },
   };
-  assert.equal(await warm.shapeOf(pulled, size), undefined);
+  const before = await warm.shapeOf(pulled, size);
+  assert.match(before?.guestDisks ?? '', /^guest-kit-\d+\.ext4:missing,.*\.ext4:missing$/);
+  await mkdir(kit.layout.stateDir, { recursive: true });
+  await writeFile(kit.layout.guestKit, 'a kit');
+  const after = await warm.shapeOf(pulled, size);
+  assert.match(after?.guestDisks ?? '', /^guest-kit-\d+\.ext4:5:[\d.]+,/);
+  assert.notEqual(templateKey(after!), templateKey(before!), 'a new kit: another template');
+  await writeFile(kit.layout.guestKit, 'a rebuilt kit');
+  assert.notEqual(templateKey((await warm.shapeOf(pulled, size))!), templateKey(after!));
   assert.equal(await warm.plan(image, size), 'cold');
-  await assert.rejects(
-    warm.warm(pulled, size, { signal: new AbortController().signal, progress: () => undefined }),
-    /cannot be warm-started: it is a pulled OCI image/,
-  );
 });

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { STAGING_SUFFIX, vmFiles } from '../../config/layout.js';
 import { BangerError, ErrorCode, errorMessage } from '../../errors.js';
+import { modulesDiskPath } from '../../kernel/modules-disk.js';
 import type { ImageRecord } from '../../store/images.js';
 import { KeyedMutex } from '../../system/mutex.js';
 import type { OpContext } from '../../system/operation.js';
@@ -14,7 +15,13 @@ import type { VmView } from '../lookup.js';
 import { makeTemplate } from './make-template.js';
 import { restoreVm } from './restore.js';
 import { destroy } from '../stop.js';
-import { fileSyncDigest, TEMPLATE_FORMAT, templateKey, type TemplateShape } from './shape.js';
+import {
+  fileSyncDigest,
+  guestDisksDigest,
+  TEMPLATE_FORMAT,
+  templateKey,
+  type TemplateShape,
+} from './shape.js';
 import { TemplateStore, type TemplateMeta } from './templates.js';
 
 /** The size of a VM as a template is made for it (and its network mode). */
@@ -57,19 +64,18 @@ export class WarmStart {
 
   /**
    * The shape a VM of this image and size would resume, or undefined when it cannot be
-   * resumed at all: pulled images (the guest kit has no perl for the identity hook), a VMM
-   * without saved state.
+   * resumed at all: a VMM without saved state.
    */
   async shapeOf(image: ImageRecord, size: Size): Promise<TemplateShape | undefined> {
     const { ctx } = this;
-    if (image.oci) return undefined;
+    const kernel = kernelOf(ctx, image);
     const network = size.network ?? ctx.networkDefaults?.mode ?? 'user';
     const vmm = ctx.vmms.current;
     if (!vmm.snapshots) return undefined;
     return {
       format: TEMPLATE_FORMAT,
       imageId: image.id,
-      kernelId: kernelOf(ctx, image).id,
+      kernelId: kernel.id,
       vcpu: size.vcpu,
       memoryMiB: size.memoryMiB,
       diskBytes: size.diskBytes,
@@ -77,6 +83,14 @@ export class WarmStart {
       vmm: `${vmm.driver}/${vmm.accel} ${await vmm.snapshots.version()}`,
       sshKey: (await ctx.sshKey()).publicKey,
       fileSync: await fileSyncDigest(ctx.fileSync ?? [], homedir()),
+      ...(image.oci
+        ? {
+            guestDisks: await guestDisksDigest([
+              ctx.layout.guestKit,
+              modulesDiskPath(ctx.layout, kernel),
+            ]),
+          }
+        : {}),
     };
   }
 
@@ -141,12 +155,17 @@ export class WarmStart {
 
   /** `banger image warm`: the template of this shape, made now unless it exists. */
   async warm(image: ImageRecord, size: Size, op: OpContext): Promise<TemplateMeta> {
+    if (image.oci) {
+      // The kit and modules disks are part of a pulled image's shape: made before it is taken.
+      await this.ctx.ensureKit(op);
+      await this.ctx.ensureModules(kernelOf(this.ctx, image), op);
+    }
     const shape = await this.shapeOf(image, size);
     if (!shape)
       throw new BangerError(
-        ErrorCode.InvalidParams,
-        `image "${image.name}" cannot be warm-started${image.oci ? ': it is a pulled OCI image' : ''}`,
-        { hint: 'VMs of it boot cold; templates are for images banger built or registered' },
+        ErrorCode.NotImplemented,
+        `image "${image.name}" cannot be warm-started: ${this.ctx.vmms.current.driver} saves no VM state`,
+        { hint: 'VMs of it boot cold' },
       );
     return this.make(image, shape, op);
   }

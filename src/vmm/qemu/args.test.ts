@@ -32,7 +32,7 @@ test('qemu args: microvm, detached with a pidfile, QMP and the console in the VM
     assert.ok(args.includes(flag), flag);
   assert.deepEqual(values(args, '-pidfile'), [`${spec.dir}/qemu.pid`]);
   assert.deepEqual(values(args, '-qmp'), [`unix:${spec.dir}/qmp.sock,server=on,wait=off`]);
-  assert.deepEqual(values(args, '-serial'), [`file:${spec.dir}/console.log`]);
+  assert.deepEqual(values(args, '-serial'), ['chardev:console']);
   assert.deepEqual(values(args, '-kernel'), ['/k/vmlinux']);
   assert.deepEqual(values(args, '-initrd'), ['/k/initrd.img']);
   assert.deepEqual(values(args, '-append'), [
@@ -74,6 +74,7 @@ test('qemu args: a virtio-serial data port named banger.data, its host end a soc
     'virtserialport,chardev=data,name=banger.data',
   ]);
   assert.deepEqual(values(args, '-chardev'), [
+    `file,id=console,path=${spec.dir}/console.log,append=on`,
     `socket,id=data,path=${spec.dir}/data.sock,server=on,wait=off`,
   ]);
   assert.throws(() => qemuArgs({ ...spec, dir: '/a,b' }, 'tcg'), /comma/);
@@ -96,6 +97,21 @@ test('qemu args: without --nat the guest is restricted to the forwarded ssh port
   assert.deepEqual(values(qemuArgs(nat, 'tcg'), '-netdev'), [
     'user,id=net0,restrict=off,hostfwd=tcp:127.0.0.1:40022-:22',
   ]);
+});
+
+test('qemu args: without NAT the proxy address leads to the egress command; with NAT it is not there', () => {
+  const egress = { port: 41000, command: '/bin/busybox nc 127.0.0.1 41000' };
+  const listed = { ...spec, network: { ...spec.network, egress } };
+  assert.deepEqual(values(qemuArgs(listed, 'tcg'), '-netdev'), [
+    'user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22,guestfwd=tcp:10.0.2.100:3128-cmd:/bin/busybox nc 127.0.0.1 41000',
+  ]);
+  const nat = { ...listed, network: { ...listed.network, nat: true } };
+  assert.doesNotMatch(values(qemuArgs(nat, 'tcg'), '-netdev')[0]!, /guestfwd/);
+  const comma = {
+    ...spec,
+    network: { ...spec.network, egress: { ...egress, command: '/a,b nc' } },
+  };
+  assert.throws(() => qemuArgs(comma, 'tcg'), /contains a comma/);
 });
 
 test('qemu args: no initrd flag without an initrd; a comma in a disk path is refused', () => {

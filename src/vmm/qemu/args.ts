@@ -1,4 +1,5 @@
 import { vmFiles } from '../../config/layout.js';
+import { USER_PROXY } from '../../egress/guest-env.js';
 import { DATA_PORT_NAME, type Accel, type LaunchSpec } from '../vmm.js';
 
 /**
@@ -18,16 +19,20 @@ export const TCG_TB_SIZE_MIB = 40;
 export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): string[] {
   const files = vmFiles(spec.dir);
   const net = spec.network;
-  noComma(net.mode === 'tap' ? net.tap : '');
+  noComma(net.mode === 'tap' ? net.tap : (net.egress?.command ?? ''));
   const netdev =
     net.mode === 'tap'
       ? `tap,id=net0,ifname=${net.tap},script=no,downscript=no`
       : [
           'user',
           'id=net0',
-          // restrict=on: the guest reaches nothing but the forwarded port (no host, no outside).
+          // restrict=on: the guest reaches nothing but the forwarded port (no host, no outside)
+          // and the egress proxy's address.
           `restrict=${net.nat ? 'off' : 'on'}`,
           `hostfwd=tcp:127.0.0.1:${net.sshPort}-:22`,
+          ...(net.egress && !net.nat
+            ? [`guestfwd=tcp:${USER_PROXY.host}:${USER_PROXY.port}-cmd:${net.egress.command}`]
+            : []),
         ].join(',');
   const nic = `virtio-net-device,netdev=net0${net.mode === 'tap' ? `,mac=${net.mac}` : ''}`;
   return [
@@ -51,7 +56,9 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     drive('work', spec.workDisk, 'raw'),
     (spec.readOnlyDisks ?? []).flatMap((path, i) => drive(`ro${i}`, path, 'raw', true)),
     ['-netdev', netdev, '-device', nic],
-    ['-serial', `file:${files.consoleLog}`],
+    // Appended (O_APPEND), so the daemon can rotate it in place (vm/console-cap.ts).
+    ['-chardev', `file,id=console,path=${files.consoleLog},append=on`],
+    ['-serial', 'chardev:console'],
     dataPort(files.dataSocket),
     ['-qmp', `unix:${files.qmpSocket},server=on,wait=off`],
     // Resuming saved state: start paused and wait for the state over QMP (migrate-incoming).

@@ -20,8 +20,10 @@ import {
   type Vmm,
   type VmmCapabilities,
 } from '../vmm.js';
+import { vmLimits, type HostLimits } from '../../limits/host-limits.js';
 import { qemuArgs } from './args.js';
 import { parseQemuHandles } from './handles.js';
+import { findRunningQemu } from './adopt.js';
 import { qemuHostForwarding } from './hostfwd.js';
 import { QmpClient } from './qmp.js';
 import { loadState, qemuSnapshots } from './snapshots.js';
@@ -41,6 +43,8 @@ export interface QemuOptions {
   binary?: string | undefined;
   /** The host's TSC rate, for the kernel command line under TCG. */
   tscKhz?: number | undefined;
+  /** Confines each QEMU to its VM's memory and vCPUs; unconfined without. */
+  limits?: HostLimits | undefined;
 }
 
 export class QemuVmm implements Vmm {
@@ -53,6 +57,7 @@ export class QemuVmm implements Vmm {
   readonly snapshots: Snapshots;
   private readonly binary: string;
   private readonly tscKhz: number | undefined;
+  private readonly limits: HostLimits | undefined;
 
   constructor(
     readonly accel: Accel,
@@ -61,6 +66,7 @@ export class QemuVmm implements Vmm {
   ) {
     this.binary = options.binary ?? QEMU_BINARY;
     this.tscKhz = options.tscKhz;
+    this.limits = options.limits;
     this.snapshots = qemuSnapshots(this.binary, runner);
   }
 
@@ -87,13 +93,22 @@ export class QemuVmm implements Vmm {
     const files = vmFiles(spec.dir);
     await rm(files.pidFile, { force: true });
     await rm(files.qmpSocket, { force: true });
+    // QEMU appends to the console (so the daemon can cap it in place): each run starts empty.
+    await rm(files.consoleLog, { force: true });
+    await rm(`${files.consoleLog}.1`, { force: true });
+    const qemu = [this.binary, ...qemuArgs(spec, this.accel, this.tscKhz)];
+    const [command = this.binary, ...args] = this.limits
+      ? await this.limits.wrap(spec.id, vmLimits(spec.vcpu, spec.memoryMiB), qemu)
+      : qemu;
     try {
-      await this.runner.run(this.binary, qemuArgs(spec, this.accel, this.tscKhz), {
+      await this.runner.run(command, args, {
         signal: options.signal,
         timeoutMs: 60_000,
         cwd: spec.dir,
       });
+      this.limits?.settled(spec.id);
     } catch (err) {
+      this.limits?.settled(spec.id);
       const net = spec.network;
       if (
         net.mode === 'user' &&
@@ -121,6 +136,9 @@ export class QemuVmm implements Vmm {
       sshPort: spec.network.mode === 'tap' ? GUEST_SSH_PORT : spec.network.sshPort,
       startedAt,
       dataSocket: files.dataSocket,
+      ...(spec.network.mode === 'user' && spec.network.egress && !spec.network.nat
+        ? { egressPort: spec.network.egress.port }
+        : {}),
     };
   }
 
@@ -184,6 +202,11 @@ export class QemuVmm implements Vmm {
     const files = vmFiles(vmDir);
     for (const file of [files.qmpSocket, files.dataSocket, files.pidFile])
       await rm(file, { force: true });
+    await this.limits?.sweep();
+  }
+
+  adopt(dir: string, id: string): Promise<VmHandles | undefined> {
+    return findRunningQemu(dir, id);
   }
 
   parseHandles(value: Record<string, unknown>): VmHandles | undefined {
