@@ -53,7 +53,9 @@ export async function bootRaw(opts: {
       '-M',
       'microvm,x-option-roms=off',
       '-accel',
-      'tcg,thread=multi',
+      // One TCG thread, as banger runs them: multi-threaded TCG can hang a boot for good
+      // (TCG_ACCEL in src/vmm/qemu/args.ts).
+      'tcg,thread=single',
       '-cpu',
       'max',
       '-smp',

@@ -11,6 +11,20 @@ import { DATA_PORT_NAME, type Accel, type LaunchSpec } from '../vmm.js';
 export const TCG_TB_SIZE_MIB = 40;
 
 /**
+ * How TCG runs the vCPUs: all on one host thread. Multi-threaded TCG (QEMU 7.2) can keep
+ * a stale translation of code the guest kernel patches while another vCPU runs it: Linux
+ * flips static keys with int3 breakpoints (text_poke_bp), and a vCPU left with a
+ * translation holding the int3 after the patch is done takes the breakpoint forever (memory
+ * says `nop`, the vCPU keeps trapping at the same address, interrupts off). Seen as a boot
+ * that never reaches sshd, silent on the console: 2 boots in 34 with the host's cores busy
+ * (none in 48 idle), both at `sched_clock_idle_wakeup_event` after the late initcalls;
+ * single-threaded, none in 48 busy. One thread cannot translate while another writes. It
+ * also boots faster here (BENCHMARKS.md); a guest's parallel work gets one host core.
+ * KVM is not affected.
+ */
+export const TCG_ACCEL = `tcg,thread=single,tb-size=${TCG_TB_SIZE_MIB}`;
+
+/**
  * The whole qemu-system-x86_64 command line for one VM on the microvm machine: no firmware
  * scan, no PCI, virtio-mmio disks and NIC, serial console to a file, QMP for control.
  * `-daemonize` detaches it from the daemon (it survives a daemon restart) and makes the
@@ -42,9 +56,7 @@ export function qemuArgs(spec: LaunchSpec, accel: Accel, tscKhz?: number): strin
     // VM's must be called the same for state saved by one to load into another.
     ['-M', 'microvm,x-option-roms=off,memory-backend=mem'],
     ['-object', memoryBackend(spec)],
-    accel === 'kvm'
-      ? ['-accel', 'kvm', '-cpu', 'host']
-      : ['-accel', `tcg,thread=multi,tb-size=${TCG_TB_SIZE_MIB}`, '-cpu', 'max'],
+    accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', TCG_ACCEL, '-cpu', 'max'],
     ['-smp', String(spec.vcpu), '-m', `${spec.memoryMiB}M`],
     ['-nodefaults', '-no-user-config', '-display', 'none'],
     ['-kernel', spec.kernel],
