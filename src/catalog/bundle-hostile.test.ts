@@ -25,7 +25,7 @@ import {
   hostileScratch,
   said,
   unsafeMember,
-  corruptTar,
+  WALK_REFUSALS,
   TRUNCATED_TAR,
 } from '../../test/helpers/sentinel-box.js';
 import { tarBytes } from '../../test/helpers/tar.js';
@@ -36,15 +36,10 @@ let n = 0;
 const MANIFEST = { name: 'manifest.json', body: JSON.stringify({ name: 'team-base' }) };
 const BOTH = ['manifest.json', 'rootfs.ext4'];
 const unexpected = (name: string) => said(`unexpected member ${JSON.stringify(name)}`);
-const unsafe = unsafeMember;
-const corrupt = corruptTar;
-const TRUNCATED = TRUNCATED_TAR;
 
 /** Every case: the bundle's member check sees each name as the extractor would write it. */
 const expected: Record<HostileId, Outcome> = {
-  dotdot: unsafe('../outside/victim'),
-  'dotdot-inner': unsafe('a/../../outside/victim'),
-  absolute: /: unsafe member path "\/.*\/outside\/victim"$/,
+  ...WALK_REFUSALS,
   'symlink-absolute': unexpected('esc'),
   'symlink-relative': unexpected('esc'),
   'symlink-deep': unexpected('d/'),
@@ -67,25 +62,14 @@ const expected: Record<HostileId, Outcome> = {
   'file-then-directory': unexpected('f'),
   'directory-then-file': unexpected('d/'),
   'newline-name': unexpected('evil\n"name'),
-  'pax-path': unsafe('../outside/victim'),
-  'pax-nul-path': unsafe('rootfs.ext4\0/../../outside/victim'),
+  'pax-nul-path': unsafeMember('rootfs.ext4\0/../../outside/victim'),
   'pax-linkpath': unexpected('t'),
   // tar-stream applies a global header's path only with a local one: the name stays harmless.
   'pax-global-path': taken(BOTH),
-  'gnu-long-name': unsafe('../outside/victim'),
   'gnu-long-link': unexpected('t'),
-  'long-header-bomb': corrupt('Header exceeds max size'),
-  'size-overrun': TRUNCATED,
-  'size-underrun': corrupt('Invalid tar header'),
-  'huge-declared': TRUNCATED,
-  'pax-size-bogus': corrupt('Invalid header'),
-  'bad-checksum': corrupt('Invalid tar header'),
-  'truncated-header': TRUNCATED,
-  'truncated-body': TRUNCATED,
+  'huge-declared': TRUNCATED_TAR,
   'whiteout-empty': unexpected('.wh.'),
   'whiteout-dot': unexpected('d/'),
-  'whiteout-dotdot': unsafe('../outside/.wh.victim'),
-  'whiteout-absolute': /: unsafe member path "\/.*\/outside\/\.wh\.victim"$/,
   'whiteout-through-symlink': unexpected('esc'),
   'opaque-through-symlink': unexpected('esc'),
 };

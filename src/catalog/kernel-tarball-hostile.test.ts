@@ -20,8 +20,7 @@ import {
   hostileScratch,
   said,
   unsafeMember,
-  corruptTar,
-  TRUNCATED_TAR,
+  WALK_REFUSALS,
 } from '../../test/helpers/sentinel-box.js';
 import { tarBytes, type TarMember } from '../../test/helpers/tar.js';
 
@@ -29,14 +28,9 @@ const tmp = hostileScratch('banger-kernel-hostile-');
 let n = 0;
 
 const VMLINUX = { name: 'vmlinux', body: 'KERNEL' };
-const unsafe = unsafeMember;
-const corrupt = corruptTar;
-const TRUNCATED = TRUNCATED_TAR;
 
 const expected: Record<HostileId, Outcome> = {
-  dotdot: unsafe('../outside/victim'),
-  'dotdot-inner': unsafe('a/../../outside/victim'),
-  absolute: /: unsafe member path "\/.*\/outside\/victim"$/,
+  ...WALK_REFUSALS,
   'symlink-absolute': said('esc/victim is inside the symlink esc'),
   'symlink-relative': said('unsafe symlink esc -> ../outside points outside the archive'),
   'symlink-deep': said('unsafe symlink d/esc -> ../../outside points outside the archive'),
@@ -63,26 +57,14 @@ const expected: Record<HostileId, Outcome> = {
   'file-then-directory': said('f is not a directory'),
   'directory-then-file': said('"d" appears twice'),
   'newline-name': taken(['evil\n"name', 'vmlinux']),
-  'pax-path': unsafe('../outside/victim'),
-  'pax-nul-path': unsafe('safe\0/../../outside/victim'),
+  'pax-nul-path': unsafeMember('safe\0/../../outside/victim'),
   'pax-linkpath': taken(['t', 'vmlinux']),
   'pax-global-path': taken(['safe', 'vmlinux']),
-  'gnu-long-name': unsafe('../outside/victim'),
   'gnu-long-link': taken(['t', 'vmlinux']),
-  'long-header-bomb': corrupt('Header exceeds max size'),
-  // Before the fix, a tarball cut inside a file's bytes left the pull waiting forever.
-  'size-overrun': TRUNCATED,
-  'size-underrun': corrupt('Invalid tar header'),
   // Refused at its header: not a byte of it is written.
   'huge-declared': said('safe takes the tree past 4G, more than any kernel tree holds'),
-  'pax-size-bogus': corrupt('Invalid header'),
-  'bad-checksum': corrupt('Invalid tar header'),
-  'truncated-header': TRUNCATED,
-  'truncated-body': TRUNCATED,
   'whiteout-empty': taken(['.wh.', 'vmlinux']),
   'whiteout-dot': taken(['d/', 'd/.wh..', 'vmlinux']),
-  'whiteout-dotdot': unsafe('../outside/.wh.victim'),
-  'whiteout-absolute': /: unsafe member path "\/.*\/outside\/\.wh\.victim"$/,
   'whiteout-through-symlink': said('esc/.wh.victim is inside the symlink esc'),
   'opaque-through-symlink': said('esc/.wh..wh..opq is inside the symlink esc'),
 };

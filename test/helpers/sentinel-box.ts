@@ -127,3 +127,25 @@ export const unsafeMember = (name: string): RegExp =>
   said(`unsafe member path ${JSON.stringify(name)}`);
 export const corruptTar = (why: string): RegExp => said(`corrupt tar archive: ${why}`);
 export const TRUNCATED_TAR = said('truncated tar archive: Unexpected end of data');
+
+/**
+ * What walkTarZst itself refuses, whatever the archive is for: a path out of the archive
+ * (plain, PAX, GNU long name, whiteout) and a tar that is not one.
+ */
+export const WALK_REFUSALS = {
+  dotdot: unsafeMember('../outside/victim'),
+  'dotdot-inner': unsafeMember('a/../../outside/victim'),
+  absolute: /: unsafe member path "\/.*\/outside\/victim"$/,
+  'pax-path': unsafeMember('../outside/victim'),
+  'gnu-long-name': unsafeMember('../outside/victim'),
+  'long-header-bomb': corruptTar('Header exceeds max size'),
+  // Before the fix, an archive cut inside a file's bytes left the pull waiting forever.
+  'size-overrun': TRUNCATED_TAR,
+  'size-underrun': corruptTar('Invalid tar header'),
+  'pax-size-bogus': corruptTar('Invalid header'),
+  'bad-checksum': corruptTar('Invalid tar header'),
+  'truncated-header': TRUNCATED_TAR,
+  'truncated-body': TRUNCATED_TAR,
+  'whiteout-dotdot': unsafeMember('../outside/.wh.victim'),
+  'whiteout-absolute': /: unsafe member path "\/.*\/outside\/\.wh\.victim"$/,
+} as const;
