@@ -172,23 +172,19 @@ async function waitForSsh(
     signal: op.signal,
     stillRunning: () => vmm.alive(handles, vm.id),
   });
-  const tail = outcome === 'ready' ? '' : await consoleEnd(handles.consoleLog);
-  if (outcome === 'exited') {
-    const message = `vm "${vm.name}": the VM process exited during boot${tail ? `; the console ends with:\n${tail}` : ''}`;
-    await cleanupRuntime(ctx, vm);
-    ctx.store.vms.setState(vm.id, 'error', `the VM process exited during boot`);
-    throw new BangerError(ErrorCode.Subprocess, message, {
-      hint: `"banger vm logs ${vm.name}" shows the whole console; "banger vm rm ${vm.name}" cleans up`,
-    });
-  }
-  if (outcome === 'timeout') throw sshTimeout(ctx, vm, waitMs, undefined, tail);
+  if (outcome === 'exited') throw await exitedDuringBoot(ctx, vm, handles);
+  if (outcome === 'timeout')
+    throw sshTimeout(ctx, vm, waitMs, undefined, await consoleEnd(handles.consoleLog));
   const ready = Date.now();
   // sshd listens: log in once and keep the connection for every later command.
   const target = await sshTarget(ctx, vm);
   try {
-    await loginUntil(target, vmFiles(vm.dir).sshLog, ctx.runner, deadline, op.signal);
+    await loginUntil(target, vmFiles(vm.dir).sshLog, ctx.runner, deadline, op.signal, () =>
+      vmm.alive(handles, vm.id),
+    );
   } catch (err) {
     op.signal.throwIfAborted();
+    if (err instanceof VmExited) throw await exitedDuringBoot(ctx, vm, handles);
     // Another try would meet the same key: say so now, and keep the VM for inspection.
     if (err instanceof BangerError && err.code === ErrorCode.HostKey) {
       ctx.store.vms.setState(vm.id, 'running', 'its ssh host key is not the one banger pinned');
@@ -199,6 +195,24 @@ async function waitForSsh(
   ctx.log.info(
     { vm: vm.name, sshdReadyMs: ready - started, loginMs: Date.now() - ready },
     'vm ready',
+  );
+}
+
+/** The VM's process ended before it could be logged into: the error, the VM marked. */
+async function exitedDuringBoot(
+  ctx: VmContext,
+  vm: VmRecord,
+  handles: VmHandles,
+): Promise<BangerError> {
+  const tail = await consoleEnd(handles.consoleLog);
+  await cleanupRuntime(ctx, vm);
+  ctx.store.vms.setState(vm.id, 'error', `the VM process exited during boot`);
+  return new BangerError(
+    ErrorCode.Subprocess,
+    `vm "${vm.name}": the VM process exited during boot${tail ? `; the console ends with:\n${tail}` : ''}`,
+    {
+      hint: `"banger vm logs ${vm.name}" shows the whole console; "banger vm rm ${vm.name}" cleans up`,
+    },
   );
 }
 
@@ -214,6 +228,7 @@ export async function loginUntil(
   runner: Runner,
   deadline: number,
   signal: AbortSignal,
+  stillRunning?: () => Promise<boolean>,
 ): Promise<void> {
   let lastError: unknown;
   do {
@@ -223,11 +238,20 @@ export async function loginUntil(
     } catch (err) {
       signal.throwIfAborted();
       if (err instanceof BangerError && err.code === ErrorCode.HostKey) throw err;
+      // A VM that powered itself off (or was killed) refuses every try: no use waiting.
+      if (stillRunning && !(await stillRunning())) throw new VmExited();
       lastError = err;
       await new Promise((r) => setTimeout(r, 500));
     }
   } while (Date.now() < deadline);
   throw lastError;
+}
+
+/** loginUntil gave up because the VM's process is gone. */
+export class VmExited extends Error {
+  constructor() {
+    super('the VM process exited');
+  }
 }
 
 /**

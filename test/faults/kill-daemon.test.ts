@@ -9,6 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeNetns, type Netns } from '../helpers/netns.js';
+import { postMortem } from '../helpers/post-mortem.js';
 import { prng } from '../helpers/prng.js';
 import { checkAfterKill } from '../helpers/invariants.js';
 import { killHard, type Sandbox } from '../helpers/sandbox.js';
@@ -140,6 +141,8 @@ describe(`bangerd killed at random points (${RUNS} runs, ${NETWORK} networking, 
       last = err(r).trim();
       await new Promise((resolve) => setTimeout(resolve, 3000));
     }
+    // CI keeps no artifacts: what the sandbox looked like goes to the log.
+    console.log(`vm ${name} did not answer; the sandbox then:\n${await postMortem(sb.layout, 15)}`);
     return last;
   }
 

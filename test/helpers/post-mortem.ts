@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vmFiles, type Layout } from '../../src/config/layout.js';
@@ -18,8 +19,30 @@ export async function postMortem(layout: Layout, lines = 25): Promise<string> {
     parts.push(`--- vm ${id}: ${names.sort().join(' ')}`);
     parts.push(section(`vm ${id} console`, await tail(files.consoleLog, lines)));
     parts.push(section(`vm ${id} ssh log`, await tail(files.sshLog, 8)));
+    parts.push(section(`vm ${id} handles.json`, await tail(join(dir, 'handles.json'), 5)));
   }
+  // Which QEMUs run and which ports they listen on (a VM whose port refuses connections).
+  const listening = await execa('ss', ['-ltnpH'], { reject: false });
+  parts.push(section('qemu listeners', grepLines(String(listening.stdout), /qemu/)));
+  const procs = await execa('ps', ['-eo', 'pid,stat,args'], { reject: false });
+  parts.push(
+    section(
+      'qemu processes',
+      grepLines(
+        String(procs.stdout),
+        new RegExp(layout.stateDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      ),
+    ),
+  );
   return parts.join('\n');
+}
+
+function grepLines(text: string, pattern: RegExp): string {
+  return text
+    .split('\n')
+    .filter((l) => pattern.test(l))
+    .map((l) => l.slice(0, 200))
+    .join('\n');
 }
 
 function section(name: string, text: string): string {
