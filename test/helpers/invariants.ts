@@ -35,10 +35,7 @@ export async function checkInvariants(
   const listed = await cli(['vm', 'ls', '--json']);
   if (listed.exitCode !== 0)
     return { violations: ['vm ls failed after the restart'], leaks, vms: [] };
-  const vms = JSON.parse(String(listed.stdout)) as { vms?: Listed[] } | Listed[] as unknown;
-  const list: Listed[] = Array.isArray(vms)
-    ? (vms as Listed[])
-    : ((vms as { vms: Listed[] }).vms ?? []);
+  const list = listedVms(String(listed.stdout));
   const byId = new Map(list.map((v) => [v.id, v]));
 
   const procs = await sandboxProcs(sb.dir);
@@ -55,9 +52,21 @@ export async function checkInvariants(
     else if (vm.state !== 'running')
       violations.push(`qemu ${pid} runs for vm ${vm.name}, which the store calls ${vm.state}`);
   }
-  for (const vm of list) {
-    if (vm.state === 'running' && !qemus.has(vm.id))
+  // A guest can power itself off between the listing and the scan (a stop the kill cut
+  // short had asked it to): what counts is whether the daemon still says so when asked again.
+  const gone = list.filter((vm) => vm.state === 'running' && !qemus.has(vm.id));
+  const again = gone.length > 0 ? await cli(['vm', 'ls', '--json']) : undefined;
+  const stillRunning = new Set(
+    again
+      ? listedVms(String(again.stdout))
+          .filter((v) => v.state === 'running')
+          .map((v) => v.id)
+      : [],
+  );
+  for (const vm of gone)
+    if (stillRunning.has(vm.id) || again?.exitCode !== 0)
       violations.push(`vm ${vm.name} is called running but no qemu runs for it`);
+  for (const vm of list) {
     const dir = join(sb.layout.vmsDir, vm.id);
     for (const disk of ['system.qcow2', 'work.ext4'])
       if (!(await exists(join(dir, disk)))) violations.push(`vm ${vm.name} has no ${disk}`);
@@ -142,4 +151,10 @@ export async function checkAfterKill(
   const second = await sb.daemonPid();
   if (second) process.kill(second, 'SIGKILL');
   return checkInvariants(sb, (a) => sb.cli(a));
+}
+
+/** `vm ls --json`'s VMs (an array, or under `vms`). */
+function listedVms(stdout: string): Listed[] {
+  const vms = JSON.parse(stdout) as { vms?: Listed[] } | Listed[] as unknown;
+  return Array.isArray(vms) ? (vms as Listed[]) : ((vms as { vms: Listed[] }).vms ?? []);
 }
